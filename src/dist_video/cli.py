@@ -14,6 +14,10 @@ def _model_commands(sub: argparse._SubParsersAction) -> None:
     """Model commands (info)."""
 
 
+def _synthetic_commands(sub: argparse._SubParsersAction) -> None:
+    """Synthetic benchmark data commands (make-synthetic)."""
+
+
 def _engine_commands(sub: argparse._SubParsersAction) -> None:
     """Training / evaluation / prediction / demo / bench commands."""
 
@@ -23,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _model_commands(sub)
     _data_commands(sub)
+    _synthetic_commands(sub)
     _engine_commands(sub)
     return parser
 
