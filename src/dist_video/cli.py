@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+from pathlib import Path
+
+import yaml
 
 
 def _data_commands(sub: argparse._SubParsersAction) -> None:
@@ -11,7 +16,55 @@ def _data_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _model_commands(sub: argparse._SubParsersAction) -> None:
-    """Model commands (info)."""
+    """Model commands (info, models)."""
+    info = sub.add_parser(
+        "info",
+        help="parameters and GFLOPs of a model",
+        description="Print one JSON object: parameters (total, trainable) and GFLOPs per view "
+        "(multiply-adds, as papers count them) of a zoo model, a model/experiment YAML or a "
+        "saved model directory. Counted on the meta device: nothing is allocated or downloaded.",
+    )
+    info.add_argument("model", help="zoo name (see `dist-video models`), YAML file or model directory")
+    info.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                      help="override a model config key, e.g. --set branch.num_frames=32")
+    info.set_defaults(func=_run_info)
+    models = sub.add_parser("models", help="list the model zoo")
+    models.set_defaults(func=_run_models)
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    import torch
+
+    from .models.complexity import count_gflops, count_parameters
+    from .models.zoo import create_model, model_config
+
+    source = Path(args.model)
+    if source.is_dir():  # a saved model: its config.yaml holds every size
+        saved = yaml.safe_load((source / "config.yaml").read_text())
+        data = {"clip": {"arch": saved["clip_arch"]}, "branch": saved["branch"],
+                "selected_layers": saved["selected_layers"], "num_classes": len(saved["class_names"])}
+    else:
+        data = args.model
+    config = model_config(data, args.overrides)
+    with torch.device("meta"):
+        model = create_model(config)
+    result = {"model": args.model, **count_parameters(model), **count_gflops(model)}
+    result["params_trainable_m"] = round(result["params_trainable"] / 1e6, 2)
+    result["params_total_m"] = round(result["params_total"] / 1e6, 2)
+    if config.published:
+        result["published"] = config.published
+    print(json.dumps(result))
+    return 0
+
+
+def _run_models(args: argparse.Namespace) -> int:
+    from .models.zoo import list_models, model_config
+
+    for name in list_models():
+        config = model_config(name)
+        top1 = config.published.get("top1")
+        print(f"{name:24s} top-1 {top1:5.1f}  {config.description}")
+    return 0
 
 
 def _synthetic_commands(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, KeyError, FileNotFoundError) as err:
+        # Config, checkpoint and data errors are the user's to fix: one line, no traceback
+        # (DIST_VIDEO_DEBUG=1 shows it).
+        if os.environ.get("DIST_VIDEO_DEBUG"):
+            raise
+        print(f"dist-video {args.command}: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

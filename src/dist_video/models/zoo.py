@@ -1,0 +1,110 @@
+"""The model zoo: named DiST configurations (``configs/models/*.yaml``) and
+:func:`create_model`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import torch
+
+from ..config import PACKAGED_CONFIG_DIR, ConfigError, apply_overrides, from_dict, load_yaml
+from .clip import CLIPArch, create_clip, infer_clip_arch
+from .dist import DiST
+from .dist_branch import DiSTBranchConfig
+
+__all__ = ["ClipConfig", "ModelConfig", "list_models", "model_config_data", "model_config", "create_model"]
+
+ZOO_DIR = PACKAGED_CONFIG_DIR / "models"
+
+
+@dataclass
+class ClipConfig:
+    """Where the frozen CLIP comes from. ``pretrained``: an open_clip ``MODEL:TAG``
+    (network needed once) or a weights file (OpenAI ``.pt``, state dict, safetensors);
+    ``arch`` is used when no weights are given (random towers, for tests and demos)."""
+
+    arch: CLIPArch = field(default_factory=CLIPArch)
+    pretrained: str | None = None
+
+
+@dataclass
+class ModelConfig:
+    """A DiST model: CLIP towers, branch sizes (those not read off CLIP), classes."""
+
+    clip: ClipConfig = field(default_factory=ClipConfig)
+    branch: dict[str, Any] = field(default_factory=dict)
+    selected_layers: list[int] | None = None
+    prompt_prefix: str = ""
+    num_classes: int | None = None
+    dataset: str | None = None
+    description: str = ""
+    published: dict[str, Any] = field(default_factory=dict)
+
+    def branch_config(self, arch: CLIPArch) -> DiSTBranchConfig:
+        """The full branch config: sizes given in ``branch`` over those read off CLIP."""
+        derived = {
+            "vision_width": arch.vision_width,
+            "embed_dim": arch.embed_dim,
+            "patch_size": arch.patch_size,
+            "num_layers": len(self.selected_layers) if self.selected_layers else arch.vision_layers,
+        }
+        if "patch_size" in self.branch and self.branch["patch_size"] != arch.patch_size:
+            raise ConfigError(f"model.branch.patch_size must equal the ViT's patch ({arch.patch_size})")
+        return from_dict(DiSTBranchConfig, {**derived, **self.branch}, "model.branch")
+
+
+def list_models() -> list[str]:
+    """Names of the packaged model-zoo entries."""
+    return sorted(p.stem for p in ZOO_DIR.glob("*.yaml") if not p.name.startswith("_"))
+
+
+def model_config_data(name_or_path: str | Path) -> dict[str, Any]:
+    """The raw config dict of a zoo name or a YAML file (an experiment file's ``model``
+    section), ``base:`` links resolved."""
+    path = ZOO_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise ConfigError(f"unknown model {str(name_or_path)!r}; known: {', '.join(list_models())}")
+    data = load_yaml(path)
+    return data["model"] if isinstance(data.get("model"), Mapping) else data
+
+
+def model_config(name_or_data: str | Path | Mapping[str, Any], overrides: Sequence[str] = ()) -> ModelConfig:
+    """A validated :class:`ModelConfig` from a zoo name, a YAML file or a dict, with
+    ``key=value`` overrides."""
+    data = name_or_data if isinstance(name_or_data, Mapping) else model_config_data(name_or_data)
+    return from_dict(ModelConfig, apply_overrides(dict(data), list(overrides)), f"model {str(name_or_data)[:80]}")
+
+
+def create_model(
+    name_or_config: str | Path | Mapping[str, Any] | ModelConfig,
+    class_names: Sequence[str] | None = None,
+    clip: str | Path | Mapping[str, torch.Tensor] | None = None,
+    pretrained_clip: bool = False,
+) -> DiST:
+    """Build a DiST model from the zoo (e.g. ``"ssv2-b16-8+16f"``), a YAML file or a config.
+
+    The CLIP towers come from ``clip`` (weights file, state dict or open_clip
+    ``MODEL:TAG``) if given, else from the config's ``pretrained`` weights if
+    ``pretrained_clip``, else they are randomly initialised with the config's
+    architecture. Without ``class_names``, the config's ``num_classes`` placeholders
+    ``"class 0"``, ``"class 1"``... are used.
+    """
+    config = name_or_config if isinstance(name_or_config, ModelConfig) else model_config(name_or_config)
+    source = clip if clip is not None else (config.clip.pretrained if pretrained_clip else None)
+    clip_model = create_clip(source if source is not None else config.clip.arch)
+    arch = infer_clip_arch(clip_model.state_dict())
+    if class_names is None:
+        if not config.num_classes:
+            raise ConfigError("give class_names or set num_classes in the model config")
+        class_names = [f"class {i}" for i in range(config.num_classes)]
+    return DiST(
+        clip_model,
+        config.branch_config(arch),
+        class_names,
+        prompt_prefix=config.prompt_prefix,
+        selected_layers=config.selected_layers,
+    )
