@@ -28,7 +28,7 @@ def test_only_branch_is_trained():
     unused = "dist_net.integration2temporal_nets.1."  # the last layer's, unused as in the release
     for name, param in model.named_parameters():
         if name.startswith(unused):
-            assert param.grad is None
+            assert param.grad is None and not param.requires_grad
         elif name.startswith("dist_net."):
             assert param.grad is not None, name
         else:
@@ -176,7 +176,8 @@ def test_zoo_builds_every_entry_with_release_sizes():
 def test_info_command(capsys):
     assert main(["info", "ssv2-b16-8+16f"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["params_trainable"] == 19_001_184
+    # The branch's 19,001,184 parameters, less the last layer's unused Linear(384 -> 96).
+    assert info["params_trainable"] == 19_001_184 - (384 * 96 + 96)
     assert abs(info["gflops_branch"] - 21.4) < 0.1  # the spec's count of the release's branch
     assert 155 < info["gflops_per_view"] < 165  # paper: 163
     assert main(["info", "ssv2-b16-8+16f", "--set", "branch.bogus=1"]) == 2

@@ -81,9 +81,15 @@ class DiST(nn.Module):
         return self.visual.conv1.weight.shape[-1] * self.visual.grid_size[0]
 
     def freeze_clip(self) -> None:
-        """Freeze every CLIP parameter; only ``dist_net`` remains trainable."""
+        """Freeze every CLIP parameter; only ``dist_net`` remains trainable.
+
+        The last layer's integration-to-temporal projection is frozen too: the forward
+        pass never uses it (as in the release, whose checkpoints hold it), and a
+        parameter without gradients would stall DDP's gradient reduction.
+        """
+        unused = f"dist_net.integration2temporal_nets.{self.branch_config.num_layers - 1}."
         for name, param in self.named_parameters():
-            param.requires_grad_(name.startswith("dist_net."))
+            param.requires_grad_(name.startswith("dist_net.") and not name.startswith(unused))
 
     def train(self, mode: bool = True) -> "DiST":
         """Set train mode on the branch only: the frozen towers always stay in eval mode."""
