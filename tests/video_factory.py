@@ -4,6 +4,9 @@ Each frame is split into ``BITS`` vertical stripes; stripe ``b`` is white when b
 of the frame index is set and black otherwise. Black/white stripes many pixels wide
 survive lossy H.264 / VP9 compression, so :func:`frame_index` reads the index back from
 a decoded frame exactly.
+
+Import this module (PyAV) before decord: with decord's bundled FFmpeg loaded first,
+PyAV's libvpx encoder fails to open ("Invalid argument"); decoding is unaffected.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
+import torch
 
 BITS = 8  # up to 256 frames
 
@@ -20,6 +25,16 @@ CODECS = {
     ".mp4": ("libx264", {"preset": "ultrafast", "bf": "2", "crf": "23"}),  # B-frames: pts != dts order
     ".webm": ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "crf": "30", "b": "0"}),
 }
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Run a test module with one torch thread: the tensors here are small, and OpenMP
+    threads waiting on each other on a busy machine cost far more than they save."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def index_frame(index: int, width: int, height: int) -> np.ndarray:
@@ -66,3 +81,45 @@ def write_video(
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
     return path
+
+
+def write_ssv2_dataset(root: str | Path, classes: list[str], videos: dict[str, list[tuple[str, int, int]]]) -> Path:
+    """A Something-Something V2 folder: ``videos/<id>.webm``, the labels JSON and one JSON
+    per split. ``videos`` maps a split file name (``train``, ``validation``) to ``(id,
+    class index, frames)``; a video with 0 frames is listed but not written (missing)."""
+    import json
+
+    root = Path(root)
+    (root / "videos").mkdir(parents=True, exist_ok=True)
+    (root / "something-something-v2-labels.json").write_text(json.dumps({c: str(i) for i, c in enumerate(classes)}))
+    for split, items in videos.items():
+        entries = []
+        for video_id, label, frames in items:
+            # SSv2 templates put brackets around the objects
+            template = classes[label].replace("something", "[something]")
+            entries.append({"id": video_id, "label": template.replace("[something]", "a thing"),
+                            "template": template, "placeholders": ["a thing"]})
+            if frames:
+                write_video(root / "videos" / f"{video_id}.webm", frames, width=64, height=48)
+        (root / f"something-something-v2-{split}.json").write_text(json.dumps(entries))
+    return root
+
+
+def write_kinetics_dataset(root: str | Path, rows: dict[str, list[tuple[str, str, int, bool]]]) -> Path:
+    """A Kinetics folder: ``<split>.csv`` files and ``videos/<split>/<label>/<id>_<start>_<end>.mp4``.
+
+    ``rows`` maps a split to ``(label, youtube_id, frames, nested)``: ``nested`` puts the video
+    under ``<split>/<label>/``, else directly in ``videos/``; 0 frames: listed, not written.
+    """
+    root = Path(root)
+    for split, items in rows.items():
+        lines = ["label,youtube_id,time_start,time_end,split"]
+        for k, (label, youtube_id, frames, nested) in enumerate(items):
+            start, end = 10 * k, 10 * k + 10
+            lines.append(f'"{label}",{youtube_id},{start},{end},{split}')
+            if frames:
+                folder = root / "videos" / (Path(split) / label if nested else "")
+                folder.mkdir(parents=True, exist_ok=True)
+                write_video(folder / f"{youtube_id}_{start:06d}_{end:06d}.mp4", frames, width=64, height=48)
+        (root / f"{split}.csv").write_text("\n".join(lines) + "\n")
+    return root

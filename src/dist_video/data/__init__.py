@@ -1,0 +1,51 @@
+"""Video data pipeline: decoding, frame sampling, augmentation, datasets and loaders."""
+
+from .config import DataConfig, load_data_config
+from .datasets import (
+    Annotations,
+    VideoDataset,
+    VideoRecord,
+    build_dataset,
+    flip_label_map,
+    read_annotations,
+    read_class_names,
+    ssv2_class_name,
+)
+from .decode import DecodeError, Video, VideoInfo, num_frames, open_video, read_frames, video_info
+from .loader import SeededSampler, ShardSampler, build_loader, item_seed
+from .mixup import MixupCutmix, smooth_one_hot
+from .sampling import FrameSampler, interval_indices, segment_indices
+from .transforms import CLIP_MEAN, CLIP_STD, EvalTransform, TrainTransform
+
+__all__ = [
+    "DataConfig",
+    "load_data_config",
+    "Annotations",
+    "VideoDataset",
+    "VideoRecord",
+    "build_dataset",
+    "flip_label_map",
+    "read_annotations",
+    "read_class_names",
+    "ssv2_class_name",
+    "DecodeError",
+    "Video",
+    "VideoInfo",
+    "num_frames",
+    "open_video",
+    "read_frames",
+    "video_info",
+    "SeededSampler",
+    "ShardSampler",
+    "build_loader",
+    "item_seed",
+    "MixupCutmix",
+    "smooth_one_hot",
+    "FrameSampler",
+    "interval_indices",
+    "segment_indices",
+    "CLIP_MEAN",
+    "CLIP_STD",
+    "EvalTransform",
+    "TrainTransform",
+]

@@ -1,0 +1,458 @@
+"""Video data sets read from their annotation files as distributed, and the clip dataset.
+
+Formats (details in ``docs/data.md``):
+
+* ``ssv2``: ``something-something-v2-{train,validation,test}.json`` (entries with ``id``
+  and ``template`` or ``label``), ``something-something-v2-labels.json`` (``{name:
+  "index"}``), videos ``<id>.webm`` (or any video extension) in ``root``.
+* ``kinetics``: CSV files ``label,youtube_id,time_start,time_end,split`` and videos
+  ``<youtube_id>_<start:06d>_<end:06d>.<ext>`` anywhere under ``root`` (``<split>/<label>/``
+  folders or flat). Classes: the ``labels`` file, else the sorted labels of the train CSV.
+* ``list``: lines ``path label`` (whitespace; the label is a class index or name, or
+  missing, in which case the video's folder name is the class) or a CSV with the same
+  two columns; ``path`` relative to ``root``. UCF101's ``trainlist0N.txt`` /
+  ``testlist0N.txt`` with ``classInd.txt`` as the labels file read as they are.
+
+Videos listed but absent from disk are dropped from the data set and reported once.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch.utils.data import Dataset
+
+from .config import DataConfig
+from .decode import DecodeError, open_video
+from .sampling import FrameSampler
+from .transforms import EvalTransform, TrainTransform
+
+__all__ = [
+    "VideoRecord",
+    "Annotations",
+    "VideoDataset",
+    "build_dataset",
+    "read_annotations",
+    "read_class_names",
+    "flip_label_map",
+    "ssv2_class_name",
+]
+
+logger = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = (".webm", ".mp4", ".mkv", ".avi", ".mov", ".m4v")
+MAX_SKIPS = 20  # consecutive unreadable videos before a training item gives up
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """One annotated video: its path and class index (-1 when the split is unlabelled)."""
+
+    path: str
+    label: int
+
+
+@dataclass
+class Annotations:
+    """A split as annotated: videos present on disk, videos missing, and the class names."""
+
+    records: list[VideoRecord]
+    missing: list[VideoRecord]
+    class_names: list[str]
+    source: str = ""
+    root: str = ""
+
+
+# ---- class names ----------------------------------------------------------------------
+
+
+def read_class_names(path: str | Path) -> tuple[list[str], dict[int, int]]:
+    """Class names from a file, and the map from the file's own class numbers to positions.
+
+    Accepts a JSON ``{name: index}`` (SSv2) or list, or text with one name per line
+    (numbered from 0) or ``index name`` per line (UCF101's classInd.txt, numbered as written).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"class-names file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        data = _load_json(path, text)
+        if isinstance(data, dict):
+            numbered = sorted((int(index), name) for name, index in data.items())
+        elif isinstance(data, list):
+            numbered = list(enumerate(data))
+        else:
+            raise ValueError(f"{path}: expected a JSON object {{name: index}} or a list of names")
+    else:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if lines and all(re.fullmatch(r"\d+\s+\S.*", line) for line in lines):
+            numbered = sorted((int(number), name.strip()) for number, name in (line.split(None, 1) for line in lines))
+        else:
+            numbered = list(enumerate(lines))
+    if not numbered:
+        raise ValueError(f"class-names file {path} is empty")
+    names = [name for _, name in numbered]
+    if len(set(names)) != len(names):
+        duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
+        raise ValueError(f"{path}: duplicate class names {duplicates[:5]}")
+    return names, {number: position for position, (number, _) in enumerate(numbered)}
+
+
+def ssv2_class_name(template: str) -> str:
+    """SSv2's class of an annotation template: the template without its brackets."""
+    return template.replace("[", "").replace("]", "")
+
+
+def flip_label_map(class_names: Sequence[str]) -> dict[int, int]:
+    """Pairs of classes that a horizontal flip exchanges: a name whose words ``left`` and
+    ``right`` swapped give another class name (SSv2: pulling / pushing something from
+    left to right and back, turning the camera left / right while filming something)."""
+    position = {name: i for i, name in enumerate(class_names)}
+    swap = {"left": "right", "right": "left", "Left": "Right", "Right": "Left"}
+    pairs = {}
+    for i, name in enumerate(class_names):
+        mirrored = re.sub(r"\b(left|right|Left|Right)\b", lambda m: swap[m.group(0)], name)
+        j = position.get(mirrored)
+        if j is not None and j != i:
+            pairs[i] = j
+    return pairs
+
+
+# ---- annotation readers ---------------------------------------------------------------
+
+
+def _load_json(path: Path, text: str | None = None):
+    text = path.read_text(encoding="utf-8") if text is None else text
+    if not text.strip():
+        raise ValueError(f"annotation file {path} is empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from err
+
+
+def _index_videos(root: Path, recursive: bool) -> dict[str, str]:
+    """Video files under ``root`` by file name without extension (first in sorted order)."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"video folder {root} does not exist")
+    if recursive:
+        paths = (Path(folder) / name for folder, _, names in os.walk(root) for name in names)
+    else:
+        paths = (Path(entry.path) for entry in os.scandir(root) if entry.is_file())
+    index: dict[str, str] = {}
+    for path in sorted(p for p in paths if p.suffix.lower() in VIDEO_EXTENSIONS):
+        index.setdefault(path.stem, str(path))
+    return index
+
+
+def _resolve(records: list[tuple[str, str, int]], index: dict[str, str]) -> tuple[list[VideoRecord], list[VideoRecord]]:
+    """Split ``(stem, default path, label)`` into records found on disk and missing ones."""
+    found, missing = [], []
+    for stem, default, label in records:
+        path = index.get(stem)
+        (found if path else missing).append(VideoRecord(path or default, label))
+    return found, missing
+
+
+def _read_ssv2(cfg: DataConfig, split: str) -> Annotations:
+    if cfg.labels is None:
+        raise ValueError("data.labels must name something-something-v2-labels.json for format ssv2")
+    class_names, _ = read_class_names(cfg.labels)
+    position = {name: i for i, name in enumerate(class_names)}
+    source = cfg.annotation(split)
+    entries = _load_json(source)
+    if not isinstance(entries, list):
+        raise ValueError(f"{source}: expected a JSON list of videos")
+    root = Path(cfg.root)
+    items = []
+    for entry in entries:
+        name = ssv2_class_name(entry["template"]) if "template" in entry else entry.get("label")
+        if name is None:
+            label = -1  # the test split is unlabelled
+        elif name in position:
+            label = position[name]
+        else:
+            raise ValueError(f"{source}: video {entry['id']} has class {name!r}, which is not in {cfg.labels}")
+        items.append((str(entry["id"]), str(root / f"{entry['id']}.webm"), label))
+    return Annotations(*_resolve(items, _index_videos(root, recursive=False)), class_names, str(source), str(root))
+
+
+def _read_csv_rows(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        raise FileNotFoundError(f"annotation file {path} does not exist")
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _read_kinetics(cfg: DataConfig, split: str) -> Annotations:
+    source = cfg.annotation(split)
+    rows = _read_csv_rows(source)
+    required = {"youtube_id", "time_start", "time_end"}
+    if rows and not required <= set(rows[0]):
+        raise ValueError(f"{source}: expected columns label,youtube_id,time_start,time_end,split; got {list(rows[0])}")
+    if cfg.labels is not None:
+        class_names, _ = read_class_names(cfg.labels)
+    else:  # the classes are the sorted labels of the training CSV
+        train_rows = rows if split == cfg.train_split else _read_csv_rows(cfg.annotation(cfg.train_split))
+        class_names = sorted({row["label"] for row in train_rows if row.get("label")})
+    position = {name: i for i, name in enumerate(class_names)}
+    root = Path(cfg.root)
+    items = []
+    for row in rows:
+        name = row.get("label") or None
+        if name is not None and name not in position:
+            raise ValueError(f"{source}: class {name!r} of video {row['youtube_id']} is not a known class")
+        stem = f"{row['youtube_id']}_{int(float(row['time_start'])):06d}_{int(float(row['time_end'])):06d}"
+        default = root / (row.get("split") or split) / (name or "") / f"{stem}.mp4"
+        items.append((stem, str(default), position[name] if name is not None else -1))
+    return Annotations(*_resolve(items, _index_videos(root, recursive=True)), class_names, str(source), str(root))
+
+
+def _read_list(cfg: DataConfig, split: str) -> Annotations:
+    source = cfg.annotation(split)
+    if not source.is_file():
+        raise FileNotFoundError(f"annotation file {source} does not exist")
+    rows = _list_rows(source)
+    if cfg.labels is not None:
+        class_names, numbering = read_class_names(cfg.labels)
+    else:  # the classes are the sorted label names of the training list
+        train_rows = rows if split == cfg.train_split else _list_rows(cfg.annotation(cfg.train_split))
+        names = {label for _, label in train_rows if label is not None}
+        if any(name.isdigit() for name in names):
+            raise ValueError(f"{source}: class indices need a class-names file (data.labels)")
+        class_names = sorted(names)
+        numbering = {}
+    position = {name: i for i, name in enumerate(class_names)}
+    root = Path(cfg.root)
+    found, missing = [], []
+    for line, (path, label) in enumerate(rows, start=1):
+        if label is None:  # no label column: the folder is the class (UCF101's test lists)
+            label = Path(path).parent.name
+        if label.lstrip("-").isdigit() and label not in position:
+            number = int(label)
+            if number not in numbering:
+                raise ValueError(f"{source}:{line}: class number {number} is not in {cfg.labels}")
+            index = numbering[number]
+        elif label in position:
+            index = position[label]
+        else:
+            raise ValueError(f"{source}:{line}: unknown class {label!r}")
+        record = VideoRecord(str(root / path), index)
+        (found if os.path.isfile(record.path) else missing).append(record)
+    return Annotations(found, missing, class_names, str(source), str(root))
+
+
+def _list_rows(path: Path) -> list[tuple[str, str | None]]:
+    """``(path, label or None)`` per non-empty line of a list file or CSV."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".csv":
+        rows = [row for row in csv.reader(text.splitlines()) if row]
+        if rows and [c.strip().lower() for c in rows[0][:2]] == ["path", "label"]:
+            rows = rows[1:]
+        return [(row[0].strip(), row[1].strip() if len(row) > 1 and row[1].strip() else None) for row in rows]
+    rows = []
+    for line in text.splitlines():
+        parts = line.split(None, 1)
+        if parts:
+            rows.append((parts[0], parts[1].strip() if len(parts) > 1 else None))
+    return rows
+
+
+_READERS = {"ssv2": _read_ssv2, "kinetics": _read_kinetics, "list": _read_list}
+
+
+def read_annotations(cfg: DataConfig, split: str) -> Annotations:
+    """The videos of ``split`` as annotated, split into present and missing, with the
+    class names. An empty annotation file raises ``ValueError``."""
+    annotations = _READERS[cfg.format](cfg, split)
+    if not annotations.records and not annotations.missing:
+        raise ValueError(f"annotation file {cfg.annotation(split)} lists no videos")
+    return annotations
+
+
+def _report_missing(annotations: Annotations, split: str, report: str | None) -> None:
+    missing = annotations.missing
+    if not missing:
+        return
+    total = len(missing) + len(annotations.records)
+    message = f"{len(missing)} of {total} videos of split {split!r} ({annotations.source}) are not in {annotations.root}"
+    if report:
+        path = Path(report.format(split=split))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{record.path}\n" for record in missing))
+        logger.warning("%s; they are listed in %s", message, path)
+    else:
+        examples = ", ".join(record.path for record in missing[:3])
+        logger.warning("%s, e.g. %s (set data.missing_report to list them all)", message, examples)
+
+
+# ---- the clip dataset -----------------------------------------------------------------
+
+
+class VideoDataset(Dataset):
+    """Clips of videos, as dicts ``{"video": float (3, T, H, W), "label": int64, "index":
+    int64, "view": int64, "failures": int64}``.
+
+    Training (``train=True``): one item per video, a random clip (sampling and
+    augmentation drawn from a ``random.Random``); ``view`` is -1. The key may be an index
+    or ``(index, seed)``: with a seed the item is a function of it alone, which is how
+    :func:`~dist_video.data.loader.build_loader` makes epochs reproducible whichever worker
+    loads them; with a bare index the seed is drawn from torch's global generator.
+
+    Evaluation: one item per (video, temporal view, spatial crop), ``len = videos x V x
+    S``; item ``i`` is video ``i // (V S)``, view ``i % (V S)`` = temporal view ``x S +``
+    crop. Sum the scores of the items of a video by ``index``.
+
+    Unreadable videos (:class:`DecodeError`): with ``on_decode_error="raise"`` the error
+    propagates. With ``"skip"`` the path and reason are logged (once per path and
+    process) and counted in ``decode_failures`` (this process only); a training item then
+    loads another video drawn from the item's generator (never the same index; ``index``
+    and ``label`` are the video actually used) and reports in ``failures`` how many
+    videos it skipped, so summing ``batch["failures"]`` over an epoch counts the failures
+    across workers. An evaluation item that fails is returned with a zero video and
+    ``failures = 1``, and must be left out of the metrics.
+    """
+
+    def __init__(
+        self,
+        records: Sequence[VideoRecord],
+        class_names: Sequence[str],
+        sampler: FrameSampler,
+        transform: TrainTransform | EvalTransform,
+        train: bool,
+        num_views: int = 1,
+        num_crops: int = 1,
+        decoder: str = "auto",
+        on_decode_error: str | None = None,
+        flip_labels: dict[int, int] | None = None,
+        missing: Sequence[VideoRecord] = (),
+    ):
+        if not records:
+            raise ValueError("a video dataset needs at least one readable video")
+        self.records = list(records)
+        self.class_names = list(class_names)
+        self.sampler, self.transform, self.train = sampler, transform, train
+        self.num_views, self.num_crops = (1, 1) if train else (num_views, num_crops)
+        self.decoder = decoder
+        self.on_decode_error = on_decode_error or ("skip" if train else "raise")
+        self.flip_labels = dict(flip_labels or {})
+        self.missing = list(missing)
+        self.decode_failures = 0
+        self.backends: Counter[str] = Counter()
+        self._logged: set[str] = set()
+
+    @property
+    def num_videos(self) -> int:
+        return len(self.records)
+
+    @property
+    def views_per_video(self) -> int:
+        return self.num_views * self.num_crops
+
+    def __len__(self) -> int:
+        return len(self.records) * self.views_per_video
+
+    def decode_clip(self, index: int, view: int | None = None, rng: random.Random | None = None) -> torch.Tensor:
+        """The sampled frames of video ``index`` as uint8 ``(T, H, W, 3)``: temporal view
+        ``view`` of ``num_views``, or a random clip drawn from ``rng`` when ``view`` is None."""
+        with open_video(self.records[index].path, self.decoder) as video:
+            indices = self.sampler(video.info.num_frames, video.info.fps, view, self.num_views, rng)
+            frames = video.read(indices)
+            self.backends[video.backend] += 1
+        return frames
+
+    def _failed(self, record: VideoRecord, error: DecodeError) -> None:
+        self.decode_failures += 1
+        if record.path not in self._logged:
+            self._logged.add(record.path)
+            logger.warning("skipping unreadable video %s: %s", record.path, error.reason)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, torch.Tensor]:
+        index, seed = key if isinstance(key, tuple) else (key, None)
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for a dataset of {len(self)} items")
+        return self._train_item(index, seed) if self.train else self._eval_item(index)
+
+    def _train_item(self, index: int, seed: int | None) -> dict[str, torch.Tensor]:
+        if seed is None:
+            seed = int(torch.randint(2**62, ()).item())
+        rng = random.Random(seed)
+        failures = 0
+        while True:
+            try:
+                frames = self.decode_clip(index, rng=rng)
+                break
+            except DecodeError as error:
+                if self.on_decode_error == "raise" or len(self.records) == 1:
+                    raise
+                self._failed(self.records[index], error)
+                failures += 1
+                if failures >= MAX_SKIPS:
+                    raise RuntimeError(f"{failures} videos in a row could not be decoded; last: {error}") from error
+                index = (index + rng.randrange(1, len(self.records))) % len(self.records)
+        video, flipped = self.transform(frames, rng)
+        label = self.records[index].label
+        if flipped:
+            label = self.flip_labels.get(label, label)
+        return _item(video, label, index, -1, failures)
+
+    def _eval_item(self, item: int) -> dict[str, torch.Tensor]:
+        index, view = divmod(item, self.views_per_video)
+        temporal_view, crop = divmod(view, self.num_crops)
+        record = self.records[index]
+        try:
+            frames = self.decode_clip(index, view=temporal_view)
+        except DecodeError as error:
+            if self.on_decode_error == "raise":
+                raise
+            self._failed(record, error)
+            size = self.transform.crop_size
+            return _item(torch.zeros(3, self.sampler.num_frames, size, size), record.label, index, view, 1)
+        return _item(self.transform(frames, crop), record.label, index, view, 0)
+
+
+def _item(video: torch.Tensor, label: int, index: int, view: int, failures: int) -> dict[str, torch.Tensor]:
+    numbers = {"label": label, "index": index, "view": view, "failures": failures}
+    return {"video": video, **{key: torch.tensor(value, dtype=torch.int64) for key, value in numbers.items()}}
+
+
+def build_dataset(cfg: DataConfig, split: str, train: bool) -> VideoDataset:
+    """The clip dataset of ``split`` (a key of ``cfg.annotations``), with training
+    augmentation when ``train`` and the test views otherwise. Class names:
+    ``dataset.class_names``."""
+    annotations = read_annotations(cfg, split)
+    _report_missing(annotations, split, cfg.missing_report)
+    if not annotations.records:
+        raise ValueError(f"split {split!r}: none of the {len(annotations.missing)} videos of "
+                         f"{annotations.source} is in {annotations.root}")
+    if train and any(record.label < 0 for record in annotations.records):
+        raise ValueError(f"split {split!r} ({annotations.source}) has unlabelled videos and cannot be trained on")
+    sampler = FrameSampler(cfg.sampling, cfg.num_frames, cfg.sampling_interval, cfg.target_fps)
+    if train:
+        transform = TrainTransform(
+            crop_size=cfg.train_crop_size, scale=cfg.crop_scale, ratio=cfg.crop_ratio,
+            flip_prob=0.5 if cfg.flip else 0.0, brightness=cfg.brightness, contrast=cfg.contrast,
+            saturation=cfg.saturation, hue=cfg.hue, grayscale_prob=cfg.grayscale_prob,
+            jitter_prob=cfg.color_jitter_prob, mean=cfg.mean, std=cfg.std,
+        )
+        flip_labels = flip_label_map(annotations.class_names) if cfg.ssv2_flip_swap_labels else {}
+    else:
+        transform = EvalTransform(cfg.test_scale, cfg.test_crop_size, cfg.num_spatial_crops, cfg.mean, cfg.std)
+        flip_labels = {}
+    return VideoDataset(
+        annotations.records, annotations.class_names, sampler, transform, train,
+        num_views=cfg.num_temporal_views, num_crops=cfg.num_spatial_crops, decoder=cfg.decoder,
+        on_decode_error=cfg.on_decode_error_train if train else cfg.on_decode_error_eval,
+        flip_labels=flip_labels, missing=annotations.missing,
+    )

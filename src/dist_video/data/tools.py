@@ -1,0 +1,161 @@
+"""``dist-video check-data`` (find unreadable videos) and ``bench-data`` (loader speed)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import random
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from tqdm import tqdm
+
+from .config import DataConfig, load_data_config
+from .datasets import build_dataset, read_annotations
+from .decode import DecodeError, open_video
+from .loader import build_loader
+
+__all__ = ["probe_video", "check_data", "bench_data", "check_data_command", "bench_data_command"]
+
+
+def probe_video(path: str, min_frames: int = 1, backend: str = "auto") -> str | None:
+    """Why ``path`` is unusable (unreadable, or shorter than ``min_frames``), or None.
+
+    Opens the video (exact frame count) and decodes its first, middle and last frames.
+    """
+    try:
+        with open_video(path, backend) as video:
+            count = video.info.num_frames
+            video.read(sorted({0, count // 2, count - 1}))
+    except DecodeError as error:
+        return f"unreadable: {error.reason}"
+    if count < min_frames:
+        return f"too short: {count} frames, fewer than {min_frames}"
+    return None
+
+
+def _probe(args: tuple[str, int, str]) -> str | None:
+    return probe_video(*args)
+
+
+def check_data(
+    cfg: DataConfig,
+    splits: Sequence[str],
+    out: str | Path,
+    workers: int = 1,
+    progress: bool = True,
+) -> dict[str, int]:
+    """Probe every video of ``splits`` in ``workers`` processes and write the unusable
+    ones (missing, unreadable, fewer than ``cfg.num_frames`` frames) to the TSV file
+    ``out`` (columns ``path``, ``reason``). Returns the counts per kind."""
+    bad: list[tuple[str, str]] = []
+    total = 0
+    for split in splits:
+        annotations = read_annotations(cfg, split)
+        bad += [(record.path, "missing") for record in annotations.missing]
+        paths = [record.path for record in annotations.records]
+        total += len(paths) + len(annotations.missing)
+        jobs = [(path, cfg.num_frames, cfg.decoder) for path in paths]
+        with ProcessPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+            reasons = pool.map(_probe, jobs, chunksize=16) if pool else map(_probe, jobs)
+            reasons = list(tqdm(reasons, total=len(jobs), desc=f"check {split}", disable=not progress))
+        bad += [(path, reason) for path, reason in zip(paths, reasons) if reason is not None]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("path\treason\n" + "".join(f"{path}\t{reason}\n" for path, reason in bad))
+    kinds = [reason.split(":")[0] for _, reason in bad]
+    return {
+        "videos": total,
+        "ok": total - len(bad),
+        "missing": kinds.count("missing"),
+        "unreadable": kinds.count("unreadable"),
+        "too_short": kinds.count("too short"),
+    }
+
+
+def bench_data(
+    cfg: DataConfig,
+    split: str | None = None,
+    clips: int = 64,
+    workers: int = 0,
+    batch_size: int = 8,
+    seed: int = 0,
+) -> dict:
+    """Speed of the training pipeline of ``split``: decoding and transform time per clip,
+    measured in this process, and clips/s through :func:`build_loader` with ``workers``
+    (timed from the first batch, so worker start-up is left out)."""
+    split = split or cfg.train_split
+    dataset = build_dataset(cfg, split, train=True)
+    decode_s = transform_s = 0.0
+    measured = 0
+    for i in range(clips):
+        rng = random.Random(seed + i)
+        start = time.perf_counter()
+        try:
+            frames = dataset.decode_clip(i % dataset.num_videos, rng=rng)
+        except DecodeError:
+            dataset.decode_failures += 1
+            continue
+        decoded = time.perf_counter()
+        dataset.transform(frames, rng)
+        decode_s += decoded - start
+        transform_s += time.perf_counter() - decoded
+        measured += 1
+    if measured == 0:
+        raise RuntimeError(f"none of the first {clips} clips of split {split!r} could be decoded")
+
+    batch_size = min(batch_size, dataset.num_videos, clips)
+    loader = build_loader(dataset, batch_size, train=True, seed=seed, num_workers=workers, persistent_workers=False)
+    loaded, epoch, first, start = 0, 0, None, time.perf_counter()
+    while loaded < clips:
+        loader.sampler.set_epoch(epoch)
+        epoch += 1
+        for batch in loader:
+            loaded += len(batch["label"])
+            if first is None:
+                first = (time.perf_counter(), loaded)
+            if loaded >= clips:
+                break
+    end = time.perf_counter()
+    # rate after the first batch, which also carries the workers' start-up
+    clips_per_s = (loaded - first[1]) / (end - first[0]) if loaded > first[1] else loaded / (end - start)
+    decode_per_clip, transform_per_clip = decode_s / measured, transform_s / measured
+    return {
+        "clips_per_s": round(clips_per_s, 2),
+        "decode_s_per_clip": round(decode_per_clip, 5),
+        "transform_s_per_clip": round(transform_per_clip, 5),
+        "decode_share": round(decode_per_clip / (decode_per_clip + transform_per_clip), 3),
+        "backend": ",".join(sorted(dataset.backends)) or cfg.decoder,
+        "num_frames": cfg.num_frames,
+        "crop_size": cfg.train_crop_size,
+        "sampling": cfg.sampling,
+        "split": split,
+        "clips": clips,
+        "workers": workers,
+        "batch_size": batch_size,
+        "torch_threads": torch.get_num_threads(),
+        "decode_failures": dataset.decode_failures,
+    }
+
+
+def check_data_command(args: argparse.Namespace) -> int:
+    """``dist-video check-data``: exit status 1 when videos are missing or unreadable."""
+    cfg = load_data_config(args.config, args.set)
+    splits = args.split or list(cfg.annotations)
+    summary = check_data(cfg, splits, args.out, workers=args.workers)
+    print(f"checked {summary['videos']} videos of {', '.join(splits)}: {summary['ok']} usable, "
+          f"{summary['missing']} missing, {summary['unreadable']} unreadable, "
+          f"{summary['too_short']} shorter than {cfg.num_frames} frames; list in {args.out}")
+    return 1 if summary["missing"] or summary["unreadable"] else 0
+
+
+def bench_data_command(args: argparse.Namespace) -> int:
+    """``dist-video bench-data``: print one JSON line of loader speed figures."""
+    cfg = load_data_config(args.config, args.set)
+    result = bench_data(cfg, args.split, args.clips, args.workers, args.batch_size, args.seed)
+    print(json.dumps(result))
+    return 0
