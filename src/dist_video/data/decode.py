@@ -58,6 +58,11 @@ def _threads() -> int:
     return 1 if torch.utils.data.get_worker_info() is not None else 0
 
 
+def _message(error: Exception) -> str:
+    """An FFmpeg error's own text, without the file name PyAV appends."""
+    return getattr(error, "strerror", None) or str(error)
+
+
 def _probe(path: str) -> tuple[int | None, float, int, int]:
     """Header facts from PyAV: (frames the duration announces or None, fps, width, height)."""
     try:
@@ -76,7 +81,7 @@ def _probe(path: str) -> tuple[int | None, float, int, int]:
             announced = round(seconds * fps) if seconds and fps else None
             return announced, fps, stream.codec_context.width, stream.codec_context.height
     except (av.FFmpegError, OSError) as err:
-        raise DecodeError(path, f"not a readable video ({err})") from err
+        raise DecodeError(path, f"not a readable video ({_message(err)})") from err
 
 
 def _check_complete(path: str, counted: int, announced: int | None) -> None:
@@ -174,7 +179,7 @@ class _PyAVVideo(Video):
                 # one packet per frame for H.264, VP8/9 (hidden frames ride in superframes)
                 count = sum(1 for packet in container.demux(stream) if packet.size > 0)
         except (av.FFmpegError, OSError) as err:
-            raise DecodeError(path, f"cannot demux it ({err})") from err
+            raise DecodeError(path, f"cannot demux it ({_message(err)})") from err
         _check_complete(path, count, announced)
         self.info = VideoInfo(count, fps, width, height)
 
@@ -191,7 +196,7 @@ class _PyAVVideo(Video):
                     if position == last:
                         break
         except (av.FFmpegError, OSError) as err:
-            raise DecodeError(self.path, f"decoding failed ({err})") from err
+            raise DecodeError(self.path, f"decoding failed ({_message(err)})") from err
         if len(frames) != len(indices):
             raise DecodeError(self.path, f"only {position + 1} frames decodable, frame {last} requested")
         return np.stack(frames)
