@@ -13,6 +13,45 @@ import yaml
 
 def _data_commands(sub: argparse._SubParsersAction) -> None:
     """Data-pipeline commands (check-data, bench-data)."""
+    check = sub.add_parser(
+        "check-data",
+        help="find missing, unreadable and too-short videos of a data set",
+        description="Probe every video of the config's data set in parallel and write the unusable ones "
+        "(path, reason) to a TSV file. Exit status 1 when videos are missing or unreadable.",
+    )
+    check.add_argument("config", help="experiment YAML (its data section is used)")
+    check.add_argument("--split", action="append", help="split to check (repeatable; default: all annotated)")
+    check.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
+    check.add_argument("--out", default="bad_videos.tsv", help="TSV output (default bad_videos.tsv)")
+    check.add_argument("--set", action="append", default=[], metavar="data.KEY=VALUE", help="config override")
+
+    def run_check(args: argparse.Namespace) -> int:
+        from .data.tools import check_data_command
+
+        return check_data_command(args)
+
+    check.set_defaults(func=run_check)
+
+    bench = sub.add_parser(
+        "bench-data",
+        help="measure the training data pipeline (clips/s, decode vs transform time)",
+        description="Time decoding and augmentation per clip in this process, and clips/s through the "
+        "training loader; print one JSON line.",
+    )
+    bench.add_argument("config", help="experiment YAML (its data section is used)")
+    bench.add_argument("--split", help="split (default: data.train_split)")
+    bench.add_argument("--clips", type=int, default=64, help="clips to load (default 64)")
+    bench.add_argument("--workers", type=int, default=0, help="loader worker processes (default 0)")
+    bench.add_argument("--batch-size", type=int, default=8, help="loader batch size (default 8)")
+    bench.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    bench.add_argument("--set", action="append", default=[], metavar="data.KEY=VALUE", help="config override")
+
+    def run_bench(args: argparse.Namespace) -> int:
+        from .data.tools import bench_data_command
+
+        return bench_data_command(args)
+
+    bench.set_defaults(func=run_bench)
 
 
 def _model_commands(sub: argparse._SubParsersAction) -> None:
