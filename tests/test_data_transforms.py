@@ -10,7 +10,7 @@ from video_factory import one_torch_thread  # noqa: F401 (autouse fixture)
 
 from dist_video.data import CLIP_MEAN, CLIP_STD, EvalTransform, MixupCutmix, TrainTransform, flip_label_map
 from dist_video.data import smooth_one_hot
-from dist_video.data.transforms import color_matrix, hue_rotation, normalize_clip, random_resized_crop_box
+from dist_video.data.transforms import color_matrix, hue_rotation, normalize_clip, random_resized_crop_box, to_float
 
 NO_COLOR = dict(brightness=0, contrast=0, saturation=0, hue=0, grayscale_prob=0)
 
@@ -91,7 +91,7 @@ def test_color_matrix_matches_torchvision(name):
         "saturation": lambda: F.adjust_saturation(image, factor),
         "grayscale": lambda: F.rgb_to_grayscale(image, num_output_channels=3),
     }[name]()
-    mine = normalize_clip(frames, (0, 0, 0), (1, 1, 1), matrix, offset)
+    mine = normalize_clip(to_float(frames), (0, 0, 0), (1, 1, 1), matrix, offset)
     assert torch.allclose(mine, expected.permute(1, 0, 2, 3), atol=1e-5)
 
 

@@ -53,9 +53,9 @@ class VideoInfo:
 
 
 def _threads() -> int:
-    # Inside a DataLoader worker, one decoding thread per worker avoids oversubscribing
-    # the cores; in the main process, let the decoder pick (0 = as many as useful).
-    return 1 if torch.utils.data.get_worker_info() is not None else 0
+    # Decode with as many threads as torch may use: DataLoader workers are set to one,
+    # so that they do not oversubscribe the cores.
+    return torch.get_num_threads()
 
 
 def _message(error: Exception) -> str:

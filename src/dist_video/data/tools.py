@@ -17,7 +17,7 @@ from tqdm import tqdm
 from .config import DataConfig, load_data_config
 from .datasets import build_dataset, read_annotations
 from .decode import DecodeError, open_video
-from .loader import build_loader
+from .loader import build_loader, keep_freed_memory
 
 __all__ = ["probe_video", "check_data", "bench_data", "check_data_command", "bench_data_command"]
 
@@ -84,11 +84,20 @@ def bench_data(
     workers: int = 0,
     batch_size: int = 8,
     seed: int = 0,
+    threads: int | None = 1,
 ) -> dict:
     """Speed of the training pipeline of ``split``: decoding and transform time per clip,
     measured in this process, and clips/s through :func:`build_loader` with ``workers``
-    (timed from the first batch, so worker start-up is left out)."""
+    (timed from the first batch, so worker start-up is left out).
+
+    The in-process timing runs as a loader worker does: ``threads`` torch (and decoder)
+    threads, by default one (None keeps torch's setting), and malloc keeping freed
+    buffers (:func:`~dist_video.data.loader.keep_freed_memory`).
+    """
     split = split or cfg.train_split
+    if threads is not None:
+        torch.set_num_threads(threads)
+    keep_freed_memory()
     dataset = build_dataset(cfg, split, train=True)
     decode_s = transform_s = 0.0
     measured = 0
@@ -156,6 +165,6 @@ def check_data_command(args: argparse.Namespace) -> int:
 def bench_data_command(args: argparse.Namespace) -> int:
     """``dist-video bench-data``: print one JSON line of loader speed figures."""
     cfg = load_data_config(args.config, args.set)
-    result = bench_data(cfg, args.split, args.clips, args.workers, args.batch_size, args.seed)
+    result = bench_data(cfg, args.split, args.clips, args.workers, args.batch_size, args.seed, args.threads)
     print(json.dumps(result))
     return 0

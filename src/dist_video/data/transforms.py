@@ -14,7 +14,7 @@ from typing import Sequence
 import torch
 import torchvision.transforms.v2.functional as F
 
-__all__ = ["TrainTransform", "EvalTransform", "random_resized_crop_box", "color_matrix", "hue_rotation", "normalize_clip"]
+__all__ = ["TrainTransform", "EvalTransform", "random_resized_crop_box", "color_matrix", "hue_rotation", "to_float", "normalize_clip"]
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -44,6 +44,11 @@ def _as_tchw(frames: torch.Tensor) -> torch.Tensor:
     return frames.permute(0, 3, 1, 2)
 
 
+def to_float(video: torch.Tensor) -> torch.Tensor:
+    """uint8 ``(T, 3, H, W)`` to contiguous float32 ``(3, T, H, W)``, values still 0..255."""
+    return video.permute(1, 0, 2, 3).to(torch.float32, memory_format=torch.contiguous_format)
+
+
 def normalize_clip(
     video: torch.Tensor,
     mean: Sequence[float],
@@ -51,15 +56,15 @@ def normalize_clip(
     matrix: torch.Tensor | None = None,
     offset: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """uint8 ``(T, 3, H, W)`` to float ``(3, T, H, W)``: ``x / 255``, then the optional colour
-    map ``clamp(matrix @ x + offset, 0, 1)``, then ``(x - mean) / std`` per channel."""
-    x = video.permute(1, 0, 2, 3).to(torch.float32, memory_format=torch.contiguous_format)
-    flat = x.view(3, -1)
+    """Float ``(3, T, H, W)`` with values 0..255 (from :func:`to_float`) to the model's
+    input: ``x / 255``, then the optional colour map ``clamp(matrix @ x + offset, 0, 1)``,
+    then ``(x - mean) / std`` per channel."""
+    flat = video.view(3, -1)
     mean, std = torch.tensor(mean)[:, None], torch.tensor(std)[:, None]
     if matrix is None:
-        return flat.mul_(1.0 / (255.0 * std)).sub_(mean / std).view(x.shape)
+        return flat.mul_(1.0 / (255.0 * std)).sub_(mean / std).view(video.shape)
     flat = torch.addmm(offset[:, None], matrix / 255.0, flat).clamp_(0.0, 1.0)
-    return flat.sub_(mean).div_(std).view(x.shape)
+    return flat.sub_(mean).div_(std).view(video.shape)
 
 
 def random_resized_crop_box(
@@ -182,7 +187,8 @@ class TrainTransform:
         flipped = rng.random() < self.flip_prob
         if flipped:
             video = F.horizontal_flip(video)
-        mean_rgb = video.mean(dim=(0, 2, 3), dtype=torch.float32) / 255.0
+        video = to_float(video)
+        mean_rgb = video.view(3, -1).mean(dim=1) / 255.0
         matrix, offset = color_matrix(mean_rgb, rng, **self.color)
         return normalize_clip(video, self.mean, self.std, matrix, offset), flipped
 
@@ -226,4 +232,4 @@ class EvalTransform:
             else:
                 y = y_max if end else 0
         video = video[..., y : y + self.crop_size, x : x + self.crop_size]
-        return normalize_clip(video, self.mean, self.std)
+        return normalize_clip(to_float(video), self.mean, self.std)
