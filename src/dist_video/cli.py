@@ -44,6 +44,8 @@ def _data_commands(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--workers", type=int, default=0, help="loader worker processes (default 0)")
     bench.add_argument("--batch-size", type=int, default=8, help="loader batch size (default 8)")
     bench.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    bench.add_argument("--threads", type=int, default=1, help="torch and decoder threads of this process "
+                       "(default 1, as in a loader worker)")
     bench.add_argument("--set", action="append", default=[], metavar="data.KEY=VALUE", help="config override")
 
     def run_bench(args: argparse.Namespace) -> int:
