@@ -146,6 +146,8 @@ def test_flip_label_map_on_ssv2_names():
     assert flip_label_map(names) == {86: 87, 87: 86, 93: 94, 94: 93, 166: 167, 167: 166}
     assert flip_label_map(["Moving something from left to right", "Moving something up"]) == {}
     assert flip_label_map(["brightly lit", "turning left", "turning right"]) == {1: 2, 2: 1}
+    rotations = ["Turning something clockwise", "Turning something counterclockwise", "Left behind", "Right behind"]
+    assert flip_label_map(rotations) == {0: 1, 1: 0, 2: 3, 3: 2}
 
 
 def test_smooth_one_hot():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Sequence
@@ -113,7 +114,7 @@ class DataConfig:
         _check(self, "mean", len(self.mean) == 3, "must have 3 values")
         _check(self, "std", len(self.std) == 3 and all(s > 0 for s in self.std), "must be 3 positive values")
         for split, path in self.annotations.items():
-            _check(self, "annotations", isinstance(path, str), f"{split!r} must map to a file path, got {path!r}")
+            _check(self, "annotations", isinstance(path, (str, os.PathLike)), f"{split!r} must map to a file path")
 
     def annotation(self, split: str) -> Path:
         """The annotation file of ``split``; a clear error when the config has none."""

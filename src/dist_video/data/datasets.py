@@ -114,16 +114,25 @@ def ssv2_class_name(template: str) -> str:
     return template.replace("[", "").replace("]", "")
 
 
+_MIRROR_WORDS = {"left": "right", "right": "left", "clockwise": "counterclockwise", "counterclockwise": "clockwise"}
+
+
+def _mirror_word(match: re.Match) -> str:
+    word = match.group(0)
+    mirrored = _MIRROR_WORDS[word.lower()]
+    return mirrored.capitalize() if word[0].isupper() else mirrored
+
+
 def flip_label_map(class_names: Sequence[str]) -> dict[int, int]:
     """Pairs of classes that a horizontal flip exchanges: a name whose words ``left`` and
-    ``right`` swapped give another class name (SSv2: pulling / pushing something from
-    left to right and back, turning the camera left / right while filming something)."""
+    ``right`` (or ``clockwise`` and ``counterclockwise``) swapped give another class name.
+    In SSv2: pulling / pushing something from left to right and back, and turning the
+    camera left / right while filming something."""
     position = {name: i for i, name in enumerate(class_names)}
-    swap = {"left": "right", "right": "left", "Left": "Right", "Right": "Left"}
+    pattern = re.compile(r"\b(" + "|".join(_MIRROR_WORDS) + r")\b", re.IGNORECASE)
     pairs = {}
     for i, name in enumerate(class_names):
-        mirrored = re.sub(r"\b(left|right|Left|Right)\b", lambda m: swap[m.group(0)], name)
-        j = position.get(mirrored)
+        j = position.get(pattern.sub(_mirror_word, name))
         if j is not None and j != i:
             pairs[i] = j
     return pairs
