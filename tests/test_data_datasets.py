@@ -4,9 +4,21 @@ import logging
 
 import pytest
 import torch
-from video_factory import frame_index, one_torch_thread, write_kinetics_dataset, write_ssv2_dataset, write_video  # noqa: F401
+from video_factory import (  # noqa: F401
+    frame_index,
+    one_torch_thread,
+    write_kinetics_dataset,
+    write_ssv2_dataset,
+    write_video,
+)
 
-from dist_video.data import DataConfig, DecodeError, build_dataset, read_annotations, read_class_names
+from dist_video.data import (
+    DataConfig,
+    DecodeError,
+    build_dataset,
+    read_annotations,
+    read_class_names,
+)
 
 SSV2_CLASSES = [
     "Pulling something from left to right",

@@ -4,7 +4,14 @@ import pytest
 import torch
 from video_factory import one_torch_thread, write_ssv2_dataset  # noqa: F401
 
-from dist_video.data import DataConfig, SeededSampler, ShardSampler, build_dataset, build_loader, item_seed
+from dist_video.data import (
+    DataConfig,
+    SeededSampler,
+    ShardSampler,
+    build_dataset,
+    build_loader,
+    item_seed,
+)
 
 CLASSES = ["Pushing something from left to right", "Pushing something from right to left", "Moving something up"]
 

@@ -3,7 +3,6 @@
 import random
 
 import pytest
-
 from video_factory import one_torch_thread  # noqa: F401 (autouse fixture)
 
 from dist_video.data import FrameSampler, interval_indices, segment_indices

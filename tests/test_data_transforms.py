@@ -5,12 +5,24 @@ import random
 import pytest
 import torch
 import torchvision.transforms.v2.functional as F
-
 from video_factory import one_torch_thread  # noqa: F401 (autouse fixture)
 
-from dist_video.data import CLIP_MEAN, CLIP_STD, EvalTransform, MixupCutmix, TrainTransform, flip_label_map
-from dist_video.data import smooth_one_hot
-from dist_video.data.transforms import color_matrix, hue_rotation, normalize_clip, random_resized_crop_box, to_float
+from dist_video.data import (
+    CLIP_MEAN,
+    CLIP_STD,
+    EvalTransform,
+    MixupCutmix,
+    TrainTransform,
+    flip_label_map,
+    smooth_one_hot,
+)
+from dist_video.data.transforms import (
+    color_matrix,
+    hue_rotation,
+    normalize_clip,
+    random_resized_crop_box,
+    to_float,
+)
 
 NO_COLOR = dict(brightness=0, contrast=0, saturation=0, hue=0, grayscale_prob=0)
 
@@ -62,7 +74,7 @@ def test_flip_mirrors_the_clip():
         assert (red[-1] < red[0]) == flipped  # columns run right to left after a flip
         flips.append(flipped)
     assert 0 < sum(flips) < 20
-    never, flipped = TrainTransform(crop_size=32, flip_prob=0.0)(frames, random.Random(0))
+    _, flipped = TrainTransform(crop_size=32, flip_prob=0.0)(frames, random.Random(0))
     assert not flipped
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 from ..config import apply_overrides, from_dict, load_yaml
 from .transforms import CLIP_MEAN, CLIP_STD

@@ -25,9 +25,9 @@ import os
 import random
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from torch.utils.data import Dataset
@@ -38,13 +38,13 @@ from .sampling import FrameSampler
 from .transforms import EvalTransform, TrainTransform
 
 __all__ = [
-    "VideoRecord",
     "Annotations",
     "VideoDataset",
+    "VideoRecord",
     "build_dataset",
+    "flip_label_map",
     "read_annotations",
     "read_class_names",
-    "flip_label_map",
     "ssv2_class_name",
 ]
 

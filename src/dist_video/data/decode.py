@@ -9,8 +9,8 @@ file (missing, empty, not a video, truncated, undecodable) raises :class:`Decode
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import av
 import numpy as np
@@ -23,7 +23,7 @@ except ImportError:  # decord has wheels for x86-64 only
 else:
     decord.logging.set_level(decord.logging.QUIET)
 
-__all__ = ["DecodeError", "VideoInfo", "Video", "open_video", "read_frames", "video_info", "num_frames", "BACKENDS"]
+__all__ = ["BACKENDS", "DecodeError", "Video", "VideoInfo", "num_frames", "open_video", "read_frames", "video_info"]
 
 BACKENDS = ("auto", "decord", "pyav")
 

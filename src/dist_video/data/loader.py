@@ -5,13 +5,13 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import random
-from typing import Iterator, Sized
+from collections.abc import Iterator, Sized
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
-__all__ = ["build_loader", "SeededSampler", "ShardSampler", "item_seed", "keep_freed_memory"]
+__all__ = ["SeededSampler", "ShardSampler", "build_loader", "item_seed", "keep_freed_memory"]
 
 
 def item_seed(seed: int, epoch: int, index: int) -> int:

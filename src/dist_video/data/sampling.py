@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["segment_indices", "interval_indices", "FrameSampler"]
+__all__ = ["FrameSampler", "interval_indices", "segment_indices"]
 
 
 def segment_indices(

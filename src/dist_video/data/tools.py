@@ -7,9 +7,9 @@ import contextlib
 import json
 import random
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from tqdm import tqdm
@@ -19,7 +19,7 @@ from .datasets import build_dataset, read_annotations
 from .decode import DecodeError, open_video
 from .loader import build_loader, keep_freed_memory
 
-__all__ = ["probe_video", "check_data", "bench_data", "check_data_command", "bench_data_command"]
+__all__ = ["bench_data", "bench_data_command", "check_data", "check_data_command", "probe_video"]
 
 
 def probe_video(path: str, min_frames: int = 1, backend: str = "auto") -> str | None:

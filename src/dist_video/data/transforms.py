@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torchvision.transforms.v2.functional as F
 
-__all__ = ["TrainTransform", "EvalTransform", "random_resized_crop_box", "color_matrix", "hue_rotation", "to_float", "normalize_clip"]
+__all__ = ["EvalTransform", "TrainTransform", "color_matrix", "hue_rotation", "normalize_clip", "random_resized_crop_box", "to_float"]
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -78,16 +78,16 @@ def random_resized_crop_box(
     for _ in range(10):
         target_area = area * rng.uniform(scale[0], scale[1])
         aspect = math.exp(rng.uniform(*log_ratio))
-        w = int(round(math.sqrt(target_area * aspect)))
-        h = int(round(math.sqrt(target_area / aspect)))
+        w = round(math.sqrt(target_area * aspect))
+        h = round(math.sqrt(target_area / aspect))
         if 0 < w <= width and 0 < h <= height:
             return rng.randint(0, height - h), rng.randint(0, width - w), h, w
     # fallback: the largest centred crop with an allowed aspect ratio
     in_ratio = width / height
     if in_ratio < min(ratio):
-        w, h = width, int(round(width / min(ratio)))
+        w, h = width, round(width / min(ratio))
     elif in_ratio > max(ratio):
-        w, h = int(round(height * max(ratio))), height
+        w, h = round(height * max(ratio)), height
     else:
         w, h = width, height
     return (height - h) // 2, (width - w) // 2, h, w
