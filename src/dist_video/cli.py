@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -155,12 +156,93 @@ def _engine_commands(sub: argparse._SubParsersAction) -> None:
     """Training / evaluation / prediction / demo / bench commands."""
 
 
+def _training_commands(sub: argparse._SubParsersAction) -> None:
+    """train, eval, predict."""
+    train = sub.add_parser("train", help="fine-tune the DiST branch (resumes automatically)",
+                           description="Train the DiST branch of an experiment config. Re-running the same "
+                           "command resumes from OUTPUT_DIR/last.pt. Under torchrun, trains on every process.")
+    train.add_argument("config", help="experiment YAML (see src/dist_video/configs/experiments)")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config key, e.g. --set optim.lr=1e-4 (repeatable)")
+    train.set_defaults(func=_run_train)
+
+    evaluate = sub.add_parser("eval", help="multi-view evaluation of a checkpoint",
+                              description="Evaluate a checkpoint (model directory, training checkpoint "
+                              "or the release's .pyth) on the config's validation split.")
+    evaluate.add_argument("config", help="experiment YAML giving the data set and views")
+    evaluate.add_argument("--checkpoint", required=True)
+    evaluate.add_argument("--out", help="report folder (default OUTPUT_DIR/eval)")
+    evaluate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    evaluate.set_defaults(func=_run_eval)
+
+    predict = sub.add_parser("predict", help="top-k classes of video files")
+    predict.add_argument("videos", nargs="+")
+    predict.add_argument("--checkpoint", required=True,
+                         help="model directory, training checkpoint (.pt) or release checkpoint (.pyth)")
+    predict.add_argument("--labels", help="class names: a file (one per line) or 'a,b,c' (open vocabulary)")
+    predict.add_argument("--top-k", type=int, default=5)
+    predict.add_argument("--views", type=int, default=1, help="temporal views averaged per video")
+    predict.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    predict.add_argument("--json", action="store_true", help="one JSON object per video")
+    predict.set_defaults(func=_run_predict)
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from .engine.experiment import load_experiment
+    from .engine.trainer import train
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    metrics = train(load_experiment(args.config, args.overrides))
+    if metrics:
+        print(json.dumps(metrics))
+    return 0
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from .engine.evaluate import run_evaluation
+    from .engine.experiment import load_experiment
+
+    summary = run_evaluation(load_experiment(args.config, args.overrides), args.checkpoint, args.out)
+    if summary:
+        print(json.dumps(summary))
+    return 0
+
+
+def _run_predict(args: argparse.Namespace) -> int:
+    from .data.decode import DecodeError
+    from .engine.predict import load_for_inference, parse_labels, predict_video
+
+    runner = load_for_inference(args.checkpoint, parse_labels(args.labels), args.device)
+    failed = 0
+    for path in args.videos:
+        try:
+            top = predict_video(runner, path, args.views, args.top_k)
+        except (DecodeError, IndexError) as err:
+            print(f"dist-video predict: error: {err}", file=sys.stderr)
+            failed += 1
+            continue
+        if args.json:
+            print(json.dumps({"video": path, "top_k": [{"label": n, "prob": round(p, 6)} for n, p in top]}))
+        else:
+            print(path)
+            for name, prob in top:
+                print(f"  {prob:7.2%}  {name}")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dist-video", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _model_commands(sub)
     _data_commands(sub)
     _synthetic_commands(sub)
+    _training_commands(sub)
     _engine_commands(sub)
     return parser
 

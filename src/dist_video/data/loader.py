@@ -33,14 +33,17 @@ class SeededSampler(Sampler):
         self.sampler, self.seed = sampler, seed
         self.set_epoch(epoch)
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        """Set the epoch; the next pass starts at its item ``start`` (resuming mid-epoch
+        without loading the items already trained on)."""
+        self.epoch, self.start = epoch, start
         if hasattr(self.sampler, "set_epoch"):
             self.sampler.set_epoch(epoch)
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
-        for index in self.sampler:
-            yield index, item_seed(self.seed, self.epoch, index)
+        for position, index in enumerate(self.sampler):
+            if position >= self.start:
+                yield index, item_seed(self.seed, self.epoch, index)
 
     def __len__(self) -> int:
         return len(self.sampler)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import torch
 
@@ -13,6 +13,7 @@ from ..config import PACKAGED_CONFIG_DIR, ConfigError, apply_overrides, from_dic
 from .clip import CLIPArch, create_clip, infer_clip_arch
 from .dist import DiST
 from .dist_branch import DiSTBranchConfig
+from .frame_average import FrameAverageCLIP
 
 __all__ = ["ClipConfig", "ModelConfig", "list_models", "model_config_data", "model_config", "create_model"]
 
@@ -31,8 +32,12 @@ class ClipConfig:
 
 @dataclass
 class ModelConfig:
-    """A DiST model: CLIP towers, branch sizes (those not read off CLIP), classes."""
+    """A video classifier on frozen CLIP towers: ``kind: dist`` (DiST; ``branch`` gives the
+    sizes not read off CLIP) or ``frame_average`` (the no-temporal-model baseline;
+    ``branch`` gives ``num_frames`` and ``alpha``, ``head`` whether a linear head trains)."""
 
+    kind: Literal["dist", "frame_average"] = "dist"
+    head: bool = True
     clip: ClipConfig = field(default_factory=ClipConfig)
     branch: dict[str, Any] = field(default_factory=dict)
     selected_layers: list[int] | None = None
@@ -84,8 +89,8 @@ def create_model(
     class_names: Sequence[str] | None = None,
     clip: str | Path | Mapping[str, torch.Tensor] | None = None,
     pretrained_clip: bool = False,
-) -> DiST:
-    """Build a DiST model from the zoo (e.g. ``"ssv2-b16-8+16f"``), a YAML file or a config.
+) -> DiST | FrameAverageCLIP:
+    """Build a model (DiST, or the baseline a config's ``kind`` names) from the zoo (e.g. ``"ssv2-b16-8+16f"``), a YAML file or a config.
 
     The CLIP towers come from ``clip`` (weights file, state dict or open_clip
     ``MODEL:TAG``) if given, else from the config's ``pretrained`` weights if
@@ -101,6 +106,10 @@ def create_model(
         if not config.num_classes:
             raise ConfigError("give class_names or set num_classes in the model config")
         class_names = [f"class {i}" for i in range(config.num_classes)]
+    if config.kind == "frame_average":
+        branch = config.branch_config(arch)
+        return FrameAverageCLIP(clip_model, class_names, branch.num_frames, branch.alpha, config.head,
+                                config.prompt_prefix)
     return DiST(
         clip_model,
         config.branch_config(arch),

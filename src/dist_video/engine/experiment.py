@@ -1,0 +1,81 @@
+"""Experiment configs: one YAML file with ``model``, ``data``, ``optim``, ``train`` and
+``output_dir``, inheriting from a ``base:`` file, with ``--set key=value`` overrides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import yaml
+
+from ..config import ConfigError, apply_overrides, from_dict, load_yaml, to_dict
+from ..data.config import DataConfig
+from ..io import atomic_path
+from ..models.zoo import ModelConfig, model_config_data
+from .optim import OptimConfig
+
+__all__ = ["TrainConfig", "ExperimentConfig", "load_experiment", "save_experiment"]
+
+
+@dataclass
+class TrainConfig:
+    """How to run training. ``batch_size`` is per process; the global batch is
+    ``batch_size x processes x optim.grad_accumulation``."""
+
+    batch_size: int = 8
+    eval_batch_size: int | None = None
+    seed: int = 0
+    deterministic: bool = False
+    device: str = "auto"  # auto: cuda when available, else cpu
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast of the branch (CUDA only)
+    frozen_dtype: Literal["fp32", "bf16", "fp16"] = "fp32"  # weights of the frozen CLIP towers
+    eval_every: int = 1  # epochs; 0: only at the end
+    checkpoint_every_steps: int = 0  # 0: once per epoch
+    log_every: int = 10
+    max_steps_per_epoch: int | None = None  # cut epochs short (smoke tests, demos)
+    threads: int | None = None  # torch CPU threads
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"train.batch_size must be >= 1, got {self.batch_size}")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ValueError(f"train.device must be auto, cpu or cuda[:N], got {self.device!r}")
+
+
+@dataclass
+class ExperimentConfig:
+    """A whole experiment. ``model`` may be written as a zoo name or a model YAML path."""
+
+    model: ModelConfig
+    data: DataConfig
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    output_dir: str = "runs/experiment"
+
+
+def _resolve_model(data: dict, where: str) -> dict:
+    model = data.get("model")
+    if isinstance(model, str):  # a zoo name or a model YAML
+        data = {**data, "model": model_config_data(model)}
+    elif model is None:
+        raise ConfigError(f"{where}: model: required key is missing")
+    return data
+
+
+def load_experiment(path: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """Read, merge and validate an experiment config; errors name the key and the file."""
+    data = _resolve_model(load_yaml(path), str(path))
+    data = apply_overrides(data, list(overrides))
+    return from_dict(ExperimentConfig, data, str(path))
+
+
+def save_experiment(config: ExperimentConfig, path: str | Path) -> None:
+    """Write the fully resolved config (every default spelled out) as YAML, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(yaml.safe_dump(to_dict(config), sort_keys=False, allow_unicode=True))
+
+
+def experiment_dict(config: ExperimentConfig) -> dict[str, Any]:
+    """The config as plain data (stored in checkpoints)."""
+    return to_dict(config)

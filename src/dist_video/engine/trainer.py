@@ -1,0 +1,301 @@
+"""``dist-video train``: fine-tune the DiST branch on one process or many (torchrun)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from ..data import MixupCutmix, build_dataset, build_loader
+from ..models.checkpoint import save_pretrained
+from ..models.dist import DiST
+from ..models.zoo import create_model
+from .checkpointing import capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from .distributed import DistEnv, all_gather_objects, barrier, init_distributed, shutdown
+from .evaluate import classification_metrics, collect_scores, write_reports
+from .experiment import ExperimentConfig, save_experiment
+from .optim import WarmupCosine, build_optimizer
+
+__all__ = ["TrainingDiverged", "train", "make_loader", "build_model_for_run", "DTYPES"]
+
+log = logging.getLogger(__name__)
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def soft_target_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return torch.sum(-targets * F.log_softmax(logits.float(), dim=-1), dim=-1).mean()
+
+
+def _frozen_clip_source(config: ExperimentConfig, out: Path, env: DistEnv) -> str:
+    """The CLIP weights the run uses. Without pre-trained weights, the random towers are
+    written once into the run folder, so that resume, eval and predict use the same ones."""
+    if config.model.clip.pretrained:
+        return config.model.clip.pretrained
+    path = out / "clip_random.safetensors"
+    if env.is_main and not path.is_file():
+        from safetensors.torch import save_file
+
+        from ..io import atomic_path
+        from ..models.clip import build_clip
+
+        torch.manual_seed(config.train.seed)
+        state = {k: v.contiguous() for k, v in build_clip(config.model.clip.arch).state_dict().items()}
+        with atomic_path(path) as tmp:
+            save_file(state, str(tmp))
+    barrier(env)
+    return str(path)
+
+
+def build_model_for_run(config: ExperimentConfig, class_names, clip_source: str) -> DiST:
+    """The experiment's model with the run's CLIP weights and branch seeded by the config."""
+    torch.manual_seed(config.train.seed)
+    model = create_model(config.model, class_names, clip=clip_source)
+    if config.train.frozen_dtype != "fp32":
+        model.cast_frozen(DTYPES[config.train.frozen_dtype])
+    return model
+
+
+def make_loader(config: ExperimentConfig, dataset, train: bool, env: DistEnv) -> torch.utils.data.DataLoader:
+    """The run's loader for ``dataset``: training batches shuffled per epoch, or every
+    evaluation item once across the processes."""
+    dc = config.data
+    batch_size = config.train.batch_size if train else (config.train.eval_batch_size or config.train.batch_size)
+    return build_loader(dataset, batch_size, train=train, seed=config.train.seed, num_workers=dc.num_workers,
+                        rank=env.rank, world_size=env.world_size, pin_memory=dc.pin_memory,
+                        persistent_workers=dc.persistent_workers)
+
+
+def _autocast(device: torch.device, precision: str):
+    if precision == "fp32" or device.type != "cuda":
+        return contextlib.nullcontext()
+    return torch.autocast("cuda", dtype=DTYPES[precision])
+
+
+class _MetricsLog:
+    """Rank-0 metrics: a JSON-lines file and TensorBoard scalars."""
+
+    def __init__(self, out: Path, enabled: bool):
+        self.enabled = enabled
+        self.writer = None
+        if enabled:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.file = (out / "metrics.jsonl").open("a")
+            self.writer = SummaryWriter(str(out / "tensorboard"))
+
+    def log(self, step: int, **values) -> None:
+        if not self.enabled:
+            return
+        self.file.write(json.dumps({"step": step, **values}) + "\n")
+        self.file.flush()
+        for key, value in values.items():
+            if isinstance(value, (int, float)) and key not in ("epoch",):
+                self.writer.add_scalar(key, value, step)
+
+    def close(self) -> None:
+        if self.enabled:
+            self.file.close()
+            self.writer.close()
+
+
+def train(config: ExperimentConfig) -> dict:
+    """Train the DiST branch as ``config`` says; resumes from ``output_dir/last.pt`` when it
+    exists. Returns the final validation metrics (rank 0; others get an empty dict)."""
+    env = init_distributed(config.train.device)
+    try:
+        return _train(config, env)
+    finally:
+        shutdown(env)
+
+
+def _train(config: ExperimentConfig, env: DistEnv) -> dict:
+    tc, oc = config.train, config.optim
+    if tc.threads:
+        torch.set_num_threads(tc.threads)
+    if tc.deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    train_set = build_dataset(config.data, config.data.train_split, train=True)
+    val_set = build_dataset(config.data, config.data.eval_split, train=False)
+    if list(val_set.class_names) != list(train_set.class_names):
+        raise ValueError("the training and validation splits have different class lists")
+    clip_source = _frozen_clip_source(config, out, env)
+    config = replace(config, model=replace(config.model, clip=replace(config.model.clip, pretrained=clip_source)))
+    if env.is_main:
+        save_experiment(config, out / "config.yaml")
+
+    model = build_model_for_run(config, train_set.class_names, clip_source).to(env.device)
+    ddp = DistributedDataParallel(model, device_ids=[env.device.index] if env.device.type == "cuda" else None) \
+        if env.distributed else model
+
+    train_loader = make_loader(config, train_set, train=True, env=env)
+    val_loader = make_loader(config, val_set, train=False, env=env)
+    micro_per_epoch = len(train_loader)
+    if tc.max_steps_per_epoch:
+        micro_per_epoch = min(micro_per_epoch, tc.max_steps_per_epoch * oc.grad_accumulation)
+    steps_per_epoch = max(1, micro_per_epoch // oc.grad_accumulation)
+    global_batch = tc.batch_size * env.world_size * oc.grad_accumulation
+    lr = oc.scaled_lr(global_batch)
+    optimizer = build_optimizer(model, oc, lr)
+    scheduler = WarmupCosine(optimizer, lr, oc.epochs * steps_per_epoch, round(oc.warmup_epochs * steps_per_epoch),
+                             oc.warmup_start_lr, oc.min_lr)
+    scaler = torch.amp.GradScaler("cuda", enabled=tc.precision == "fp16" and env.device.type == "cuda")
+    dc = config.data
+    mixer = MixupCutmix(len(train_set.class_names), dc.mixup_alpha, dc.cutmix_alpha, dc.mixup_switch_prob,
+                        dc.label_smoothing, seed=tc.seed * 1000 + env.rank)
+
+    epoch, step_in_epoch, best_top1 = 0, 0, -1.0
+    last_path = out / "last.pt"
+    if last_path.is_file():
+        state = load_checkpoint(last_path)
+        model.trainable.load_state_dict(state["trainable"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        mixer.rng.setstate(_as_tuple(state["mixer_rng"]))
+        restore_rng(state["rng"][env.rank] if env.rank < len(state["rng"]) else state["rng"][0])
+        epoch, step_in_epoch, best_top1 = state["epoch"], state["step_in_epoch"], state["best_top1"]
+        if env.is_main:
+            log.info("resumed from %s at epoch %d, step %d", last_path, epoch, step_in_epoch)
+    else:
+        torch.manual_seed(tc.seed + env.rank)
+
+    def checkpoint(path: Path, next_epoch: int, next_step: int) -> None:
+        rngs = _gather_rng(env)
+        if env.is_main:
+            save_checkpoint({
+                "trainable": model.trainable.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict(),
+                "mixer_rng": mixer.rng.getstate(),
+                "rng": rngs,
+                "epoch": next_epoch,
+                "step_in_epoch": next_step,
+                "best_top1": best_top1,
+                "class_names": list(train_set.class_names),
+                "config": _plain(config),
+            }, path)
+
+    if epoch >= oc.epochs:
+        if env.is_main:
+            log.info("%s: training already finished (%d epochs); nothing to do", last_path, oc.epochs)
+        summary = out / "eval" / "metrics.json"
+        return json.loads(summary.read_text()) if env.is_main and summary.is_file() else {}
+    metrics_log = _MetricsLog(out, env.is_main)
+    metrics: dict = {}
+    try:
+        while epoch < oc.epochs:
+            model.train()
+            skip_micro = step_in_epoch * oc.grad_accumulation
+            train_loader.sampler.set_epoch(epoch, start=skip_micro * tc.batch_size)
+            progress = tqdm(total=steps_per_epoch, initial=step_in_epoch, desc=f"epoch {epoch + 1}/{oc.epochs}",
+                            disable=not env.is_main, dynamic_ncols=True)
+            started, clips, failures = time.perf_counter(), 0, 0
+            optimizer.zero_grad(set_to_none=True)
+            for micro, batch in enumerate(train_loader, start=skip_micro):
+                if micro >= micro_per_epoch:
+                    break
+                video = batch["video"].to(env.device, non_blocking=True)
+                labels = batch["label"].to(env.device, non_blocking=True)
+                failures += int(batch["failures"].sum())
+                video, targets = mixer(video, labels)
+                last_micro = (micro + 1) % oc.grad_accumulation == 0
+                sync = ddp.no_sync() if env.distributed and not last_micro else contextlib.nullcontext()
+                with sync, _autocast(env.device, tc.precision):
+                    loss = soft_target_cross_entropy(ddp(video), targets)
+                if not torch.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"loss became {loss.item()} at epoch {epoch + 1}, step {step_in_epoch + 1}; "
+                        f"the last good checkpoint is {last_path} (lower optim.lr or use precision fp32)")
+                with sync:
+                    scaler.scale(loss / oc.grad_accumulation).backward()
+                clips += video.shape[0] * env.world_size
+                if not last_micro:
+                    continue
+                if oc.clip_grad_norm:
+                    scaler.unscale_(optimizer)
+                    torch.nn.utils.clip_grad_norm_(model.trainable.parameters(), oc.clip_grad_norm)
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad(set_to_none=True)
+                scheduler.step()
+                step_in_epoch += 1
+                global_step = epoch * steps_per_epoch + step_in_epoch
+                rate = clips / max(time.perf_counter() - started, 1e-9)
+                progress.update(1)
+                progress.set_postfix(loss=f"{loss.item():.4f}", lr=f"{scheduler.lr:.2e}", clips_s=f"{rate:.1f}")
+                if step_in_epoch % tc.log_every == 0 or step_in_epoch == steps_per_epoch:
+                    metrics_log.log(global_step, epoch=epoch + 1, loss=_global_mean(loss, env), lr=scheduler.lr,
+                                    clips_per_s=rate)
+                if tc.checkpoint_every_steps and step_in_epoch % tc.checkpoint_every_steps == 0 \
+                        and step_in_epoch < steps_per_epoch:
+                    checkpoint(last_path, epoch, step_in_epoch)
+            progress.close()
+            if failures and env.is_main:
+                log.warning("epoch %d: %d videos failed to decode and were replaced (see the log)", epoch + 1, failures)
+            epoch, step_in_epoch = epoch + 1, 0
+            if (tc.eval_every and epoch % tc.eval_every == 0) or epoch == oc.epochs:
+                metrics = _evaluate(model, val_loader, val_set, env, out, epoch)
+                metrics_log.log(epoch * steps_per_epoch, epoch=epoch, val_top1=metrics["top1"],
+                                val_top5=metrics["top5"], decode_failures=failures)
+                if metrics["top1"] > best_top1:  # every process decides alike: checkpoint() is collective
+                    best_top1 = metrics["top1"]
+                    checkpoint(out / "best.pt", epoch, 0)
+                    if env.is_main:
+                        save_pretrained(model, out / "model")
+            checkpoint(last_path, epoch, 0)
+    finally:
+        metrics_log.close()
+    return metrics
+
+
+def _evaluate(model: DiST, loader, dataset, env: DistEnv, out: Path, epoch: int) -> dict:
+    """Validation metrics, computed by rank 0 and shared with every process."""
+    result = collect_scores(model, loader, env.device, env, desc=f"eval {epoch}")
+    summary = {}
+    if env.is_main:
+        metrics = classification_metrics(result.scores, result.labels, len(dataset.class_names))
+        write_reports(result, metrics, dataset.class_names, out / "eval", getattr(dataset, "video_paths", None))
+        summary = {k: metrics[k] for k in ("top1", "top5", "mean_class_accuracy", "num_videos")}
+        log.info("epoch %d validation: %s", epoch, json.dumps(summary))
+        tqdm.write(f"epoch {epoch}: val top-1 {summary['top1']:.2f}  top-5 {summary['top5']:.2f}")
+    return all_gather_objects(summary, env)[0]
+
+
+def _global_mean(value: torch.Tensor, env: DistEnv) -> float:
+    """The mean of a scalar over all processes (the loss of the whole global batch)."""
+    value = value.detach().float().clone()
+    if env.distributed:
+        torch.distributed.all_reduce(value)
+        value /= env.world_size
+    return value.item()
+
+
+def _gather_rng(env: DistEnv) -> list:
+    return all_gather_objects(capture_rng(), env)
+
+
+def _as_tuple(value):
+    return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def _plain(config: ExperimentConfig) -> dict:
+    from ..config import to_dict
+
+    return to_dict(config)
