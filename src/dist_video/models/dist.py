@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Sequence
 
 import torch
@@ -76,19 +77,40 @@ class DiST(CLIPVideoClassifier):
         self.dist_net.requires_grad_(True)
         self.dist_net.integration2temporal_nets[-1].requires_grad_(False)
 
-    @torch.no_grad()
+    def cast_frozen(self, dtype: torch.dtype) -> DiST:
+        """Hold the frozen CLIP towers' weights, and so their computation, in ``dtype``
+        (``torch.bfloat16`` on CPU, about 2.5x faster there; ``torch.float16`` on CUDA).
+        The branch keeps its dtype and trains as before: :meth:`vit_features` hands it
+        features in its own dtype. The class text features are computed before the cast
+        and kept in fp32 (computed again, from the cast tower, after a device move or a
+        change of classes)."""
+        text = self.text_features()
+        for name, param in self.named_parameters():
+            if not name.startswith("dist_net.") and name != "logit_scale":
+                param.data = param.data.to(dtype)
+        self._text_features = text
+        return self
+
     def vit_features(self, video: torch.Tensor) -> list[torch.Tensor]:
         """Frozen ViT on the sparse frames ``video[:, :, ::alpha]``: the selected blocks'
-        outputs, each ``(B*T', L, W)``, clip-major rows."""
+        outputs, each ``(B*T', L, W)``, clip-major rows, in the branch's dtype.
+
+        Runs without autograd and outside any autocast: the ViT computes in its own
+        weights' dtype (see :meth:`cast_frozen`), which is faster on CPU than autocast.
+        """
         sparse = video[:, :, :: self.branch_config.alpha]
         frames = sparse.transpose(1, 2).flatten(0, 1)  # (B*T', 3, H, W)
-        dtype = self.visual.conv1.weight.dtype
-        return visual_block_outputs(self.visual, frames.to(dtype), self.selected_layers)
+        device = video.device.type
+        no_autocast = torch.autocast(device, enabled=False) if torch.amp.is_autocast_available(device) else nullcontext()
+        with torch.no_grad(), no_autocast:
+            outputs = visual_block_outputs(self.visual, frames.to(self.visual.conv1.weight.dtype), self.selected_layers)
+        dtype = self.dist_net.proj.dtype
+        return [x.to(dtype) for x in outputs]
 
     def encode_video(self, video: torch.Tensor) -> torch.Tensor:
-        """Video embedding ``(B, E)``, before normalisation."""
+        """Video embedding ``(B, E)``, before normalisation, in fp32 (like the text features)."""
         self._check_input(video)
-        return self.dist_net(video, self.vit_features(video))
+        return self.dist_net(video.to(self.dist_net.proj.dtype), self.vit_features(video)).float()
 
     def _check_input(self, video: torch.Tensor) -> None:
         expected = (3, self.num_frames, self.image_size, self.image_size)

@@ -13,6 +13,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 __all__ = ["DiSTBranchConfig", "DiSTBranch"]
 
@@ -50,33 +51,95 @@ class DiSTBranchConfig:
         return self.num_frames // self.alpha
 
 
+class _QuickGELUFunction(torch.autograd.Function):
+    """``x * sigmoid(1.702 x)`` keeping only ``x`` for the backward pass, where autograd
+    would keep ``x`` and the sigmoid: half the activation memory, the sigmoid recomputed."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return x * torch.sigmoid(1.702 * x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        s = torch.sigmoid(1.702 * x)
+        return grad * s * (1 + 1.702 * x * (1 - s))  # d/dx x*s(ax) = s + a*x*s*(1-s)
+
+
 class QuickGELU(nn.Module):
     """CLIP's activation, ``x * sigmoid(1.702 x)``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.sigmoid(1.702 * x)
+        return _QuickGELUFunction.apply(x)
 
 
-def _channels_last_ln(norm: nn.LayerNorm, x: torch.Tensor) -> torch.Tensor:
-    """LayerNorm over the channel axis of a ``(B, C, T, h, w)`` tensor."""
-    return norm(x.movedim(1, -1)).movedim(-1, 1)
+class _QuickGELULinear(torch.autograd.Function):
+    """``F.linear(QuickGELU(h), weight, bias)`` keeping only ``h`` for the backward pass,
+    where autograd would keep the activation too: it is recomputed from ``h``."""
+
+    @staticmethod
+    def forward(ctx, h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(h, weight)
+        return F.linear(h * torch.sigmoid(1.702 * h), weight, bias)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        h, weight = ctx.saved_tensors
+        s = torch.sigmoid(1.702 * h)
+        rows = grad.reshape(-1, grad.shape[-1])  # under autocast: grad in the compute dtype
+        grad_weight = rows.t() @ (h * s).reshape(-1, h.shape[-1]).to(rows.dtype)
+        grad_h = (grad @ weight.to(grad.dtype)) * s * (1 + 1.702 * h * (1 - s))
+        return grad_h.to(h.dtype), grad_weight.to(weight.dtype), rows.sum(0, dtype=weight.dtype)
+
+
+def quick_gelu_linear(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``F.linear(QuickGELU(h), weight, bias)``, keeping half the activation memory."""
+    return _QuickGELULinear.apply(h, weight, bias)
+
+
+def conv_over_time(conv: nn.Conv3d, x: torch.Tensor) -> torch.Tensor:
+    """A ``(k, 1, 1)`` Conv3d applied to channels-last ``x (B, T, *space, C)`` as a conv1d
+    over each position's time series, with the Conv3d's own parameters.
+
+    On CPU torch runs such Conv3d shapes through its slow im2col path, forward and
+    backward; the conv1d is 1.5-2x faster even with the copy to ``(B*space, C, T)``.
+    Returns ``(B, T, *space, C_out)``, stored time-last.
+    """
+    batch, frames, *space, dim = x.shape
+    series = x.movedim(1, -1).reshape(-1, dim, frames)
+    y = F.conv1d(series, conv.weight.flatten(2), conv.bias, padding=conv.padding[0])
+    return y.reshape(batch, *space, -1, frames).movedim(-1, 1)
+
+
+class TemporalConvMLP(nn.Module):
+    """``c_fc2(QuickGELU(c_fc1(x)))``: a ``(k, 1, 1)`` conv over time, then a ``(1, 3, 3)``
+    conv over space (the release's ``temporal_net``)."""
+
+    def __init__(self, dim: int, hidden: int, kernel: int):
+        super().__init__()
+        self.c_fc1 = nn.Conv3d(dim, hidden, (kernel, 1, 1), padding=(kernel // 2, 0, 0))
+        self.act = QuickGELU()
+        self.c_fc2 = nn.Conv3d(hidden, dim, (1, 3, 3), padding=(0, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Channels-last ``x (B, T, h, w, C)`` -> ``(B, C, T, h, w)`` stored channels-last."""
+        y = self.act(conv_over_time(self.c_fc1, x)).movedim(-1, 1)
+        return self.c_fc2(y.contiguous(memory_format=torch.channels_last_3d))
 
 
 class TemporalBlock(nn.Module):
-    """One temporal-encoder block: ``QuickGELU(x + fc2(QuickGELU(fc1(LN(x)))))``."""
+    """One temporal-encoder block: ``QuickGELU(x + temporal_net(LN(x)))``."""
 
     def __init__(self, dim: int, mlp_ratio: float, kernel: int):
         super().__init__()
-        hidden = int(dim * mlp_ratio)
         self.ln = nn.LayerNorm(dim)
-        self.temporal_net = nn.Sequential()
-        self.temporal_net.add_module("c_fc1", nn.Conv3d(dim, hidden, (kernel, 1, 1), padding=(kernel // 2, 0, 0)))
-        self.temporal_net.add_module("act", QuickGELU())
-        self.temporal_net.add_module("c_fc2", nn.Conv3d(hidden, dim, (1, 3, 3), padding=(0, 1, 1)))
+        self.temporal_net = TemporalConvMLP(dim, int(dim * mlp_ratio), kernel)
         self.act = QuickGELU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(x + self.temporal_net(_channels_last_ln(self.ln, x)))
+        """``x (B, Ct, T, h, w)``, stored channels-last (so the LayerNorm over Ct needs no copy)."""
+        return self.act(x + self.temporal_net(self.ln(x.movedim(1, -1))))
 
 
 class IntegrationToTemporal(nn.Module):
@@ -90,8 +153,10 @@ class IntegrationToTemporal(nn.Module):
 
     def forward(self, tokens: torch.Tensor, batch: int, grid: tuple[int, int]) -> torch.Tensor:
         x = self.linear_fuse(tokens[:, 1:])  # (B*T', hw, Ct), class token dropped
-        x = x.reshape(batch, -1, grid[0], grid[1], x.shape[-1]).permute(0, 4, 1, 2, 3)
-        return x.repeat_interleave(self.alpha, dim=2)  # (B, Ct, T, h, w)
+        frames, dim = x.shape[0] // batch, x.shape[-1]
+        x = x.reshape(batch, frames, 1, *grid, dim).expand(-1, -1, self.alpha, -1, -1, -1)
+        # (B, Ct, T, h, w) stored channels-last, like the temporal features it is added to
+        return x.reshape(batch, frames * self.alpha, *grid, dim).permute(0, 4, 1, 2, 3)
 
 
 class TemporalToIntegration(nn.Module):
@@ -104,11 +169,68 @@ class TemporalToIntegration(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, sparse_frames, integration_dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.linear_fuse(x)  # (B, Ci, T', h, w)
+        """``x (B, Ct, T, h, w)`` stored channels-last -> tokens ``(B*T', L, Ci)``."""
+        x = self.linear_fuse(x)  # (B, Ci, T', h, w), channels-last like its input
         batch, dim, frames = x.shape[:3]
         x = x.flatten(3).permute(0, 2, 3, 1).reshape(batch * frames, -1, dim)  # (B*T', hw, Ci)
         cls = self.cls_token.to(x.dtype).expand(batch, -1, -1, -1).reshape(batch * frames, 1, dim)
         return torch.cat([cls, x], dim=1)
+
+
+class _Normalize(torch.autograd.Function):
+    """LayerNorm without affine over the last axis, keeping only its output and ``1/std``
+    for the backward pass (autograd's would keep the input too): the output is kept by
+    the layers it feeds anyway (see :func:`norm_linear`)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, eps: float) -> torch.Tensor:
+        xhat, _, rstd = torch.native_layer_norm(x, x.shape[-1:], None, None, eps)
+        ctx.save_for_backward(xhat, rstd)
+        return xhat
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        xhat, rstd = ctx.saved_tensors
+        grad = grad - grad.mean(-1, keepdim=True) - xhat * (grad * xhat).mean(-1, keepdim=True)
+        return (grad * rstd).to(xhat.dtype), None
+
+
+def norm_linear(xhat: torch.Tensor, norm: nn.LayerNorm, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``F.linear(norm(x), weight, bias)`` computed from ``xhat``, ``x`` normalised without
+    affine: the norm's affine is folded into the linear's weight and bias. Several such
+    layers on one ``x`` then share ``xhat``, the one tensor autograd keeps for them all."""
+    return F.linear(xhat, weight * norm.weight, torch.addmv(bias, weight, norm.bias))
+
+
+class MLP(nn.Module):
+    """``c_proj(QuickGELU(c_fc(x)))``."""
+
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.c_fc = nn.Linear(dim, hidden)
+        self.c_proj = nn.Linear(hidden, dim)
+
+    def forward(self, x: torch.Tensor, norm: nn.LayerNorm | None = None) -> torch.Tensor:
+        """The MLP of ``x``; given ``norm``, of ``norm(x)`` from ``xhat`` (see :func:`norm_linear`)."""
+        h = self.c_fc(x) if norm is None else norm_linear(x, norm, self.c_fc.weight, self.c_fc.bias)
+        return quick_gelu_linear(h, self.c_proj.weight, self.c_proj.bias)
+
+
+class TokenTemporalMLP(nn.Module):
+    """``c_proj(QuickGELU(c_fc2(c_fc1(x))))`` over the sparse frames of every token: 1x1x1,
+    ``(k, 1, 1)`` and 1x1x1 convs (the release's ``temporal_ffn``). The 1x1x1 convs run as
+    linear layers on the tokens, with the convs' own parameters."""
+
+    def __init__(self, dim: int, hidden: int, kernel: int):
+        super().__init__()
+        self.c_fc1 = nn.Conv3d(dim, hidden, 1)
+        self.c_fc2 = nn.Conv3d(hidden, hidden, (kernel, 1, 1), padding=(kernel // 2, 0, 0))
+        self.c_proj = nn.Conv3d(hidden, dim, 1)
+
+    def forward(self, xhat: torch.Tensor, norm: nn.LayerNorm) -> torch.Tensor:
+        """The MLP of ``norm(x)``, from ``xhat (B, T', L, C)`` (see :func:`norm_linear`)."""
+        x = norm_linear(xhat, norm, self.c_fc1.weight.flatten(1), self.c_fc1.bias)
+        return quick_gelu_linear(conv_over_time(self.c_fc2, x), self.c_proj.weight.flatten(1), self.c_proj.bias)
 
 
 class IntegrationBlock(nn.Module):
@@ -117,27 +239,16 @@ class IntegrationBlock(nn.Module):
 
     def __init__(self, dim: int, mlp_ratio: float, temporal_ratio: float, kernel: int):
         super().__init__()
-        hidden, temporal_hidden = int(dim * mlp_ratio), int(dim * temporal_ratio)
         self.ln = nn.LayerNorm(dim)
-        self.ffn = nn.Sequential()
-        self.ffn.add_module("c_fc", nn.Linear(dim, hidden))
-        self.ffn.add_module("act", QuickGELU())
-        self.ffn.add_module("c_proj", nn.Linear(hidden, dim))
+        self.ffn = MLP(dim, int(dim * mlp_ratio))
         self.ln_temporal = nn.LayerNorm(dim)
-        self.temporal_ffn = nn.Sequential()
-        self.temporal_ffn.add_module("c_fc1", nn.Conv3d(dim, temporal_hidden, 1))
-        self.temporal_ffn.add_module(
-            "c_fc2", nn.Conv3d(temporal_hidden, temporal_hidden, (kernel, 1, 1), padding=(kernel // 2, 0, 0))
-        )
-        self.temporal_ffn.add_module("act", QuickGELU())
-        self.temporal_ffn.add_module("c_proj", nn.Conv3d(temporal_hidden, dim, 1))
+        self.temporal_ffn = TokenTemporalMLP(dim, int(dim * temporal_ratio), kernel)
 
     def forward(self, x: torch.Tensor, batch: int) -> torch.Tensor:
         rows, tokens, dim = x.shape
-        t = self.ln_temporal(x).reshape(batch, rows // batch, tokens, dim).permute(0, 3, 1, 2).unsqueeze(-1)
-        t = self.temporal_ffn(t)  # (B, Ci, T', L, 1)
-        t = t.squeeze(-1).permute(0, 2, 3, 1).reshape(rows, tokens, dim)
-        return self.ffn(self.ln(x)) + t
+        xhat = _Normalize.apply(x, self.ln.eps)  # shared by both norms
+        t = self.temporal_ffn(xhat.reshape(batch, rows // batch, tokens, dim), self.ln_temporal)
+        return self.ffn(xhat, self.ln) + t.reshape(rows, tokens, dim)
 
 
 class CrossAttention(nn.Module):
@@ -153,14 +264,6 @@ class CrossAttention(nn.Module):
         return self.attn(self.ln_1(query), context, context, need_weights=False)[0]
 
 
-class TokenMLP(nn.Sequential):
-    """Linear -> QuickGELU -> Linear, with 4x hidden width."""
-
-    def __init__(self, dim: int):
-        super().__init__()
-        self.add_module("c_fc", nn.Linear(dim, dim * 4))
-        self.add_module("act", QuickGELU())
-        self.add_module("c_proj", nn.Linear(dim * 4, dim))
 
 
 class AttentionPooling(nn.Module):
@@ -170,10 +273,10 @@ class AttentionPooling(nn.Module):
     def __init__(self, dim: int, sparse_frames: int):
         super().__init__()
         self.spatial_transformer = CrossAttention(dim)
-        self.output_map_spatial_cls_token = TokenMLP(dim)
+        self.output_map_spatial_cls_token = MLP(dim, 4 * dim)
         self.ln_out_spat_cls_token = nn.LayerNorm(dim)
         self.temporal_transformer = CrossAttention(dim)
-        self.output_map_cls_token = TokenMLP(dim)
+        self.output_map_cls_token = MLP(dim, 4 * dim)
         self.ln_out_temp_cls_token = nn.LayerNorm(dim)
         self.positional_embedding = nn.Parameter(torch.zeros(1, sparse_frames, dim))
 
@@ -190,11 +293,17 @@ class AttentionPooling(nn.Module):
 
 
 class DiSTBranch(nn.Module):
-    """The trainable DiST branch: dense video + frozen ViT block outputs -> video embedding."""
+    """The trainable DiST branch: dense video + frozen ViT block outputs -> video embedding.
 
-    def __init__(self, config: DiSTBranchConfig):
+    ``checkpointing`` (or the attribute ``grad_checkpointing``) recomputes each layer's
+    activations in the backward pass instead of keeping them: much less memory for long
+    clips, for about a third more branch compute.
+    """
+
+    def __init__(self, config: DiSTBranchConfig, checkpointing: bool = False):
         super().__init__()
         self.config = c = config
+        self.grad_checkpointing = checkpointing
         sparse = c.sparse_frames
         self.temporal_stem = nn.Conv3d(
             3,
@@ -245,6 +354,21 @@ class DiSTBranch(nn.Module):
                 nn.init.trunc_normal_(param, std=0.02)
         nn.init.normal_(self.proj, std=self.config.integration_dim**-0.5)
 
+    def _layer(
+        self, i: int, xt: torch.Tensor, res: torch.Tensor | None, tokens: torch.Tensor, batch: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Layer ``i`` (spec steps 1-6): ``(xt, res)`` before -> ``(xt, mid, res)`` after."""
+        xt = self.temporal_nets[i](xt)
+        mid = self.input_linears[i](tokens)
+        if res is not None:
+            mid = mid + res
+        if i + 1 < self.config.num_layers:  # the last layer's integration->temporal output is unused
+            xt_next = self.integration2temporal_nets[i](mid, batch, xt.shape[3:]) + xt
+        else:
+            xt_next = xt
+        mid = mid + self.temporal2integration_nets[i](xt)
+        return xt_next, mid, self.integration_nets[i](mid, batch)
+
     def forward(self, video: torch.Tensor, vit_outputs: Sequence[torch.Tensor]) -> torch.Tensor:
         """``video (B, 3, T, H, W)`` dense frames and the selected ViT blocks' outputs, each
         ``(B*T', L, W)`` -> video embedding ``(B, E)``."""
@@ -252,18 +376,14 @@ class DiSTBranch(nn.Module):
         batch = video.shape[0]
         if len(vit_outputs) != c.num_layers:
             raise ValueError(f"expected {c.num_layers} ViT block outputs, got {len(vit_outputs)}")
-        xt = self.temporal_stem(video)  # (B, Ct, T, h, w)
-        grid = (xt.shape[3], xt.shape[4])
-        res = 0.0
+        # (B, Ct, T, h, w), kept channels-last: LayerNorm over Ct and the convs then need no copies
+        xt = self.temporal_stem(video).contiguous(memory_format=torch.channels_last_3d)
+        res = None
         for i, tokens in enumerate(vit_outputs):
-            xt = self.temporal_nets[i](xt)
-            mid = self.input_linears[i](tokens) + res
-            if i + 1 < c.num_layers:  # the last layer's integration->temporal output is unused
-                xt_next = self.integration2temporal_nets[i](mid, batch, grid) + xt
-            mid = mid + self.temporal2integration_nets[i](xt)
-            res = self.integration_nets[i](mid, batch)
-            if i + 1 < c.num_layers:
-                xt = xt_next
+            if self.grad_checkpointing and torch.is_grad_enabled():
+                xt, mid, res = checkpoint(self._layer, i, xt, res, tokens, batch, use_reentrant=False)
+            else:
+                xt, mid, res = self._layer(i, xt, res, tokens, batch)
         feat = res + mid  # (B*T', L, Ci)
 
         s = self.aggregated_spatial_cls_token.to(feat.dtype).expand(feat.shape[0], -1, -1)
