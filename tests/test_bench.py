@@ -1,0 +1,77 @@
+"""`dist-video bench` on a tiny model: every case measured, one well-formed JSON line."""
+
+import json
+
+import pytest
+import torch
+
+from dist_video.cli import main
+from dist_video.engine.bench import CASES, BenchSettings, count_case_gflops
+from dist_video.models.complexity import count_gflops
+from dist_video.models.zoo import create_model
+
+TINY_YAML = """\
+clip: {arch: {embed_dim: 32, vision_width: 64, vision_layers: 2, patch_size: 8, image_size: 32, text_width: 64, text_layers: 1}}
+branch: {num_frames: 4, alpha: 2, temporal_dim: 16, integration_dim: 64}
+num_classes: 3
+"""
+
+
+@pytest.fixture()
+def tiny_yaml(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_YAML)
+    return str(path)
+
+
+def test_bench_prints_a_table_and_json(tiny_yaml, capsys):
+    assert main(["bench", tiny_yaml, "--batch-size", "2", "--repeats", "2", "--warmup", "1", "--threads", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split()[:3] == ["case", "seconds", "peak"]
+    result = json.loads(lines[-1])
+    model = create_model(tiny_yaml)
+    trainable = {
+        "floor": 0,
+        "dist_infer": 0,
+        "dist_train": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "full_finetune": sum(p.numel() for p in model.visual.parameters()),
+    }
+    for case in CASES:
+        r = result[case]
+        assert r["seconds"] > 0 and len(r["seconds_all"]) == 2
+        assert r["peak_mb"] >= 0
+        assert r["params_trainable"] == trainable[case], case
+        assert r["gflops_step_per_view"] >= r["gflops_per_view"] > 0
+    with torch.device("meta"):  # as `dist-video info` counts
+        split = count_gflops(create_model(tiny_yaml), batch_size=2)
+    assert result["floor"]["gflops_per_view"] == pytest.approx(split["gflops_frozen"])
+    assert result["dist_train"]["gflops_per_view"] == pytest.approx(split["gflops_per_view"])
+    ratios = result["ratios"]
+    assert ratios["dist_train_over_floor"] == pytest.approx(
+        result["dist_train"]["seconds"] / result["floor"]["seconds"], rel=1e-2
+    )
+    assert ratios["dist_train_peak_over_full_finetune_peak"] >= 0
+    settings = result["settings"]
+    assert (settings["batch_size"], settings["dtype"], settings["threads"], settings["device"]) == (2, "fp32", 1, "cpu")
+    assert settings["torch"] == torch.__version__
+
+
+def test_step_flops_count_the_backward(tiny_yaml):
+    flops = count_case_gflops(BenchSettings(tiny_yaml))
+    # backward costs about twice the forward for the trained layers, nothing for frozen ones
+    assert flops["full_finetune"]["gflops_step_per_view"] > 2.5 * flops["full_finetune"]["gflops_per_view"]
+    branch = flops["dist_train"]["gflops_per_view"] - flops["floor"]["gflops_per_view"]
+    extra = flops["dist_train"]["gflops_step_per_view"] - flops["dist_train"]["gflops_per_view"]
+    assert 1.0 * branch < extra < 2.0 * branch  # no backward through the frozen ViT
+
+
+def test_bench_refuses_a_bad_device(tiny_yaml, capsys):
+    assert main(["bench", tiny_yaml, "--device", "no-such-device"]) == 2
+    assert "no-such-device" in capsys.readouterr().err
+
+
+def test_bench_settings_are_checked(tiny_yaml):
+    with pytest.raises(ValueError, match="unknown bench cases"):
+        BenchSettings(tiny_yaml, cases=("floor", "bogus"))
+    with pytest.raises(ValueError, match="dtype"):
+        BenchSettings(tiny_yaml, dtype="int8")
