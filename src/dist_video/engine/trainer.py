@@ -140,6 +140,9 @@ def _train(config: ExperimentConfig, env: DistEnv) -> dict:
         save_experiment(config, out / "config.yaml")
 
     model = build_model_for_run(config, train_set.class_names, clip_source).to(env.device)
+    if model.num_frames != config.data.num_frames:
+        raise ValueError(f"the model takes {model.num_frames} dense frames but data.num_frames is "
+                         f"{config.data.num_frames}: make model.branch.num_frames and data.num_frames agree")
     ddp = DistributedDataParallel(model, device_ids=[env.device.index] if env.device.type == "cuda" else None) \
         if env.distributed else model
 
@@ -257,7 +260,7 @@ def _train(config: ExperimentConfig, env: DistEnv) -> dict:
                 if metrics["top1"] > best_top1:  # every process decides alike: checkpoint() is collective
                     best_top1 = metrics["top1"]
                     checkpoint(out / "best.pt", epoch, 0)
-                    if env.is_main:
+                    if env.is_main and isinstance(model, DiST):  # the self-contained export
                         save_pretrained(model, out / "model")
             checkpoint(last_path, epoch, 0)
     finally:
