@@ -14,10 +14,10 @@ from collections.abc import Sequence
 import torch
 import torchvision.transforms.v2.functional as F
 
+from ..models.clip import CLIP_MEAN, CLIP_STD
+
 __all__ = ["EvalTransform", "TrainTransform", "color_matrix", "hue_rotation", "normalize_clip", "random_resized_crop_box", "to_float"]
 
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 # ITU-R 601 luma weights, as torchvision's rgb_to_grayscale
 _LUMA = torch.tensor([0.2989, 0.587, 0.114])

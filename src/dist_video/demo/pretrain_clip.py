@@ -17,8 +17,7 @@ from tqdm import tqdm
 
 from ..data.synthetic import render_captioned_images
 from ..io import atomic_path
-from ..models.clip import CLIPArch, build_clip, tokenize_prompts
-from ..models.dist import CLIP_MEAN, CLIP_STD
+from ..models.clip import CLIP_MEAN, CLIP_STD, CLIPArch, build_clip, tokenize_prompts
 
 __all__ = ["PretrainConfig", "pretrain_clip", "load_or_pretrain_clip"]
 

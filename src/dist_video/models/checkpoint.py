@@ -14,8 +14,8 @@ from safetensors.torch import load_file, save_file
 
 from ..config import from_dict, to_dict
 from ..io import atomic_path
-from .clip import CLIPArch, build_clip, infer_clip_arch
-from .dist import CLIP_MEAN, CLIP_STD, DiST
+from .clip import CLIP_MEAN, CLIP_STD, CLIPArch, build_clip, infer_clip_arch
+from .dist import DiST
 from .dist_branch import DiSTBranchConfig
 
 __all__ = [

@@ -13,10 +13,7 @@ from .classifier import CLIPVideoClassifier
 from .clip import visual_block_outputs
 from .dist_branch import DiSTBranch, DiSTBranchConfig
 
-__all__ = ["DiST", "CLIP_MEAN", "CLIP_STD"]
-
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+__all__ = ["DiST"]
 
 
 class DiST(CLIPVideoClassifier):
