@@ -149,6 +149,11 @@ def test_cast_frozen_bf16_keeps_the_branch_and_text_in_fp32(reference, ref_model
     assert 1e-4 < error < BF16_LOGIT_ATOL  # really bf16, and within the stated tolerance
 
 
+def test_frozen_towers_start_in_eval_mode():
+    model = tiny_model()  # eval mode gives the ViT's attention torch's fused inference path
+    assert model.dist_net.training and not model.visual.training and not model.transformer.training
+
+
 def test_bf16_frozen_encoder_trains_the_fp32_branch():
     model = tiny_model().cast_frozen(torch.bfloat16).train()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)

@@ -148,11 +148,10 @@ def _build_case(case: str, model: DiST, video: torch.Tensor, labels: torch.Tenso
     if settings.compile:
         model.dist_net.compile()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    if case == "floor":
-        return _inference(lambda: model.vit_features(video), autocast), 0
-    if case == "dist_infer":
-        return _inference(lambda: model(video), autocast), 0
-    return _train_step(model.train(), video, labels, autocast), trainable
+    if case == "dist_train":
+        return _train_step(model.train(), video, labels, autocast), trainable
+    forward = model.eval().vit_features if case == "floor" else model
+    return _inference(lambda: forward(video), autocast), 0
 
 
 # -- peak memory ---------------------------------------------------------------------------

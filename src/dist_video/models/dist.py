@@ -50,6 +50,7 @@ class DiST(CLIPVideoClassifier):
             raise ValueError(f"the temporal stem's patch ({branch_config.patch_size}) must equal the ViT's ({patch})")
         self.dist_net = DiSTBranch(branch_config)
         self.freeze_clip()
+        self.train()  # the frozen towers in eval mode from the start (the MHA fast path needs it)
 
     @property
     def trainable(self) -> nn.Module:
