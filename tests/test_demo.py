@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import av  # noqa: F401  (PyAV before decord: see tests/video_factory.py)
-import pytest
 
 from dist_video.cli import main
 from dist_video.demo.pretrain_clip import PretrainConfig, pretrain_clip

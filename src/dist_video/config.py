@@ -22,6 +22,7 @@ __all__ = [
     "to_dict",
     "load_yaml",
     "apply_overrides",
+    "merge_dicts",
     "packaged_config_path",
     "PACKAGED_CONFIG_DIR",
 ]
@@ -47,11 +48,12 @@ def packaged_config_path(name: str) -> Path:
     raise ConfigError(f"config {name!r} is neither a file nor a packaged config under {PACKAGED_CONFIG_DIR}")
 
 
-def _merge(base: dict, override: Mapping) -> dict:
+def merge_dicts(base: Mapping, override: Mapping) -> dict:
+    """``override`` merged into ``base``, recursively (neither is modified)."""
     out = dict(base)
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_dicts(out[key], value)
         else:
             out[key] = value
     return out
@@ -69,13 +71,13 @@ def load_yaml(name: str | Path) -> dict:
     base = data.pop("base", None)
     if base is not None:
         base_path = path.parent / base
-        data = _merge(load_yaml(base_path if base_path.is_file() else base), data)
+        data = merge_dicts(load_yaml(base_path if base_path.is_file() else base), data)
     return data
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
     """Apply ``key.sub=value`` overrides (value parsed as YAML) to a config dict."""
-    out = _merge({}, data)
+    out = merge_dicts({}, data)
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override {item!r} must look like key.sub=value")

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..config import apply_overrides, from_dict, load_yaml, packaged_config_path, to_dict
+from ..config import apply_overrides, from_dict, load_yaml, merge_dicts, packaged_config_path, to_dict
 from ..data import build_dataset
 from ..data.synthetic import load_synthetic_config, make_synthetic_dataset, order_pairs
 from ..engine.distributed import DistEnv
@@ -57,13 +57,6 @@ def load_demo_config(name: str = "default", overrides: list[str] = ()) -> DemoCo
     return from_dict(DemoConfig, apply_overrides(load_yaml(path), list(overrides)), str(path))
 
 
-def _merge(base: dict, top: dict) -> dict:
-    out = dict(base)
-    for key, value in top.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
 def _experiment(demo: DemoConfig, method: dict, data_dir: Path, clip_path: Path, out: Path) -> ExperimentConfig:
     data = {
         "format": "ssv2",
@@ -74,8 +67,8 @@ def _experiment(demo: DemoConfig, method: dict, data_dir: Path, clip_path: Path,
         },
         "labels": str(data_dir / "something-something-v2-labels.json"),
     }
-    config = _merge(_merge({"data": data, "output_dir": str(out)}, demo.experiment), method)
-    config["model"] = _merge(config.get("model", {}), {"clip": {"pretrained": str(clip_path)}})
+    config = merge_dicts(merge_dicts({"data": data, "output_dir": str(out)}, demo.experiment), method)
+    config["model"] = merge_dicts(config.get("model", {}), {"clip": {"pretrained": str(clip_path)}})
     config.setdefault("train", {}).setdefault("seed", demo.seed)
     return from_dict(ExperimentConfig, config, f"demo experiment {out.name}")
 
@@ -144,7 +137,7 @@ def run_demo(out_dir: str | Path, config: DemoConfig, clip_weights: str | Path |
     for method in METHODS:
         method_dir = out / method
         overrides = {"zero_shot": {"model": {"kind": "frame_average", "head": False}},
-                     "frame_average": _merge({"model": {"kind": "frame_average"}}, config.frame_average),
+                     "frame_average": merge_dicts({"model": {"kind": "frame_average"}}, config.frame_average),
                      "dist": config.dist}[method]
         experiment = _experiment(config, overrides, data_dir, clip_path, method_dir)
         started = time.perf_counter()

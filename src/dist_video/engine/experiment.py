@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Literal, Sequence
 
 import yaml
 
@@ -74,8 +74,3 @@ def save_experiment(config: ExperimentConfig, path: str | Path) -> None:
     """Write the fully resolved config (every default spelled out) as YAML, atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(yaml.safe_dump(to_dict(config), sort_keys=False, allow_unicode=True))
-
-
-def experiment_dict(config: ExperimentConfig) -> dict[str, Any]:
-    """The config as plain data (stored in checkpoints)."""
-    return to_dict(config)

@@ -5,18 +5,21 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import save_file
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from ..config import to_dict
 from ..data import MixupCutmix, build_dataset, build_loader
+from ..io import atomic_path
 from ..models.checkpoint import save_pretrained
+from ..models.clip import build_clip
 from ..models.dist import DiST
 from ..models.zoo import create_model
 from .checkpointing import capture_rng, load_checkpoint, restore_rng, save_checkpoint
@@ -46,11 +49,6 @@ def _frozen_clip_source(config: ExperimentConfig, out: Path, env: DistEnv) -> st
         return config.model.clip.pretrained
     path = out / "clip_random.safetensors"
     if env.is_main and not path.is_file():
-        from safetensors.torch import save_file
-
-        from ..io import atomic_path
-        from ..models.clip import build_clip
-
         torch.manual_seed(config.train.seed)
         state = {k: v.contiguous() for k, v in build_clip(config.model.clip.arch).state_dict().items()}
         with atomic_path(path) as tmp:
@@ -192,7 +190,7 @@ def _train(config: ExperimentConfig, env: DistEnv) -> dict:
                 "step_in_epoch": next_step,
                 "best_top1": best_top1,
                 "class_names": list(train_set.class_names),
-                "config": _plain(config),
+                "config": to_dict(config),
             }, path)
 
     if epoch >= oc.epochs:
@@ -295,10 +293,5 @@ def _gather_rng(env: DistEnv) -> list:
 
 
 def _as_tuple(value):
+    """Python's RNG state, which a weights-only checkpoint returns with lists for tuples."""
     return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
-
-
-def _plain(config: ExperimentConfig) -> dict:
-    from ..config import to_dict
-
-    return to_dict(config)

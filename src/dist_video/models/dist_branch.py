@@ -7,7 +7,7 @@ as they are. Token tensors are batch-first here: ``(B*T', L, C)``, clip-major ro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
