@@ -182,3 +182,16 @@ def test_info_command(capsys):
     assert 155 < info["gflops_per_view"] < 165  # paper: 163
     assert main(["info", "ssv2-b16-8+16f", "--set", "branch.bogus=1"]) == 2
     assert "bogus" in capsys.readouterr().err
+
+
+def test_baseline_casts_its_frozen_towers_only():
+    config = {"kind": "frame_average", "clip": {"arch": TINY_ARCH.__dict__}, "branch": {"num_frames": 4, "alpha": 2},
+              "num_classes": 3}
+    model = create_model(config)
+    fp32 = model(_video(model))
+    model.cast_frozen(torch.bfloat16)
+    assert model.visual.conv1.weight.dtype == torch.bfloat16
+    assert model.head.weight.dtype == torch.float32 and model.logit_scale.dtype == torch.float32
+    bf16 = model(_video(model))
+    assert bf16.dtype == torch.float32
+    torch.testing.assert_close(bf16, fp32, rtol=0, atol=0.5)

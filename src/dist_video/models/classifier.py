@@ -62,6 +62,20 @@ class CLIPVideoClassifier(nn.Module):
         self.transformer.eval()
         return self
 
+    def cast_frozen(self, dtype: torch.dtype) -> "CLIPVideoClassifier":
+        """Hold the frozen CLIP towers' weights, and so their computation, in ``dtype``
+        (``torch.bfloat16`` on CPU, about 2.5x faster there; ``torch.float16`` on CUDA).
+        The trainable part keeps its dtype and trains as before. The class text features
+        are computed before the cast and kept in fp32 (computed again, from the cast
+        tower, after a device move or a change of classes)."""
+        text = self.text_features()
+        trainable = {id(p) for p in self.trainable.parameters()}
+        for param in self.parameters():
+            if id(param) not in trainable and param is not self.logit_scale:
+                param.data = param.data.to(dtype)
+        self._text_features = text
+        return self
+
     def set_class_names(self, class_names: Sequence[str], prompt_prefix: str | None = None) -> None:
         """Change the classes (open-vocabulary use); the text features are recomputed."""
         if not class_names:

@@ -75,20 +75,6 @@ class DiST(CLIPVideoClassifier):
         self.dist_net.requires_grad_(True)
         self.dist_net.integration2temporal_nets[-1].requires_grad_(False)
 
-    def cast_frozen(self, dtype: torch.dtype) -> DiST:
-        """Hold the frozen CLIP towers' weights, and so their computation, in ``dtype``
-        (``torch.bfloat16`` on CPU, about 2.5x faster there; ``torch.float16`` on CUDA).
-        The branch keeps its dtype and trains as before: :meth:`vit_features` hands it
-        features in its own dtype. The class text features are computed before the cast
-        and kept in fp32 (computed again, from the cast tower, after a device move or a
-        change of classes)."""
-        text = self.text_features()
-        for name, param in self.named_parameters():
-            if not name.startswith("dist_net.") and name != "logit_scale":
-                param.data = param.data.to(dtype)
-        self._text_features = text
-        return self
-
     def vit_features(self, video: torch.Tensor) -> list[torch.Tensor]:
         """Frozen ViT on the sparse frames ``video[:, :, ::alpha]``: the selected blocks'
         outputs, each ``(B*T', L, W)``, clip-major rows, in the branch's dtype.
