@@ -1,4 +1,4 @@
-"""Which stems and blocks can learn motion direction from scratch, on the demo's clips?
+"""Which stems and blocks can learn motion direction from scratch, on the demo's kind of clips?
 
 Trains small temporal networks on the synthetic left/right and up/down clips (4 classes,
 two order-only pairs), rendering a fresh batch for every step so that nothing can be
