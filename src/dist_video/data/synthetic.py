@@ -27,7 +27,9 @@ from tqdm import tqdm
 from ..config import from_dict, load_yaml, packaged_config_path, to_dict
 from .synthetic_render import (
     ASYMMETRIC_SHAPES,
+    TEXTURES,
     Scene,
+    SceneStyle,
     render_scene,
     sample_background,
     sample_distractors,
@@ -98,6 +100,9 @@ class SyntheticConfig:
     width: int = 64
     fps: int = 12
     noise_std: float = 3.0
+    textures: list[str] = dataclasses.field(default_factory=lambda: list(TEXTURES))
+    texture_contrast: float = 1.0  # 0: flat backgrounds
+    distractors: tuple[int, int] = (1, 2)  # how many, (min, max)
     crf: int = 32  # VP9 quality, 0 (best) to 63
 
     def __post_init__(self) -> None:
@@ -110,6 +115,12 @@ class SyntheticConfig:
             raise ValueError(f"height and width must be even and >= 16, got {self.height}x{self.width}")
         if not 0 <= self.crf <= 63:
             raise ValueError(f"crf must be in 0..63, got {self.crf}")
+        self.style  # validates the scene keys
+
+    @property
+    def style(self) -> SceneStyle:
+        """The scene style of the clips."""
+        return SceneStyle(tuple(self.textures), self.texture_contrast, tuple(self.distractors), self.noise_std)
 
 
 def load_synthetic_config(preset: str = "default", **overrides) -> SyntheticConfig:
@@ -236,23 +247,36 @@ def _label(template: str, placeholders: Sequence[str]) -> str:
 
 
 def render_clip(
-    class_name: str, rng: np.random.Generator, num_frames: int, height: int, width: int, noise_std: float = 3.0
+    class_name: str,
+    rng: np.random.Generator,
+    num_frames: int,
+    height: int,
+    width: int,
+    style: SceneStyle = SceneStyle(),
+    frames: Sequence[int] | None = None,
 ) -> tuple[np.ndarray, Scene]:
     """Render one clip of ``class_name``: uint8 frames (T, H, W, 3) and the scene drawn.
 
     The second class of an order pair is rendered as the first one played backwards, so
     ``render_clip(b, rng)`` equals ``render_clip(a, rng)`` reversed for a pair ``(a, b)``.
+    ``frames`` (indices into the ``num_frames`` of the clip) draws only those frames, the
+    cheap way to sample a few frames of a long clip: the motion is the same, only the
+    pixel noise is drawn afresh.
     """
     pair = SYNTHETIC_CLASSES.index(class_name) // 2
-    texture, colour, background = sample_background(rng, height, width)
+    texture, colour, background = sample_background(rng, height, width, style)
     actors = _MOTIONS[pair](rng, num_frames, height, width, (colour,))
     exclude = (colour,) + tuple(layer.colour for layer in actors)
-    distractors = sample_distractors(rng, num_frames, height, width, exclude)
+    distractors = sample_distractors(rng, num_frames, height, width, exclude, style.distractors)
     scene = Scene(texture, colour, background, distractors, tuple(actors))
-    frames = render_scene(scene, noise_std, rng)
-    if SYNTHETIC_CLASSES.index(class_name) % 2:
-        return np.ascontiguousarray(frames[::-1]), scene.reversed()
-    return frames, scene
+    backwards = SYNTHETIC_CLASSES.index(class_name) % 2
+    if frames is not None:
+        scene = (scene.reversed() if backwards else scene).at(np.asarray(frames))
+        return render_scene(scene, style.noise_std, rng), scene
+    video = render_scene(scene, style.noise_std, rng)
+    if backwards:
+        return np.ascontiguousarray(video[::-1]), scene.reversed()
+    return video, scene
 
 
 # ---- SSv2-format data set ----------------------------------------------------------
@@ -299,7 +323,7 @@ def _is_complete(root: Path, manifest: dict) -> bool:
 def _write_clip(root: Path, config: SyntheticConfig, seed: int, number: int, name: str) -> dict:
     """Render and encode clip ``number`` of class ``name``; return its SSv2 annotation."""
     rng = np.random.default_rng([seed, _CLIPS, number])
-    frames, scene = render_clip(name, rng, config.num_frames, config.height, config.width, config.noise_std)
+    frames, scene = render_clip(name, rng, config.num_frames, config.height, config.width, config.style)
     path = root / "videos" / f"{number}.webm"
     tmp = path.with_name(f"{number}.tmp.webm")
     write_webm(tmp, frames, config.fps, config.crf)

@@ -21,6 +21,7 @@ __all__ = [
     "TEXTURES",
     "Layer",
     "Scene",
+    "SceneStyle",
     "sample_background",
     "sample_layer",
     "sample_distractors",
@@ -110,11 +111,34 @@ class Layer:
     def name(self) -> str:
         return f"{self.colour} {self.shape}"
 
-    def reversed(self) -> Layer:
-        """The same layer played backwards in time."""
+    def at(self, frames: slice | np.ndarray) -> Layer:
+        """The layer at the given frames only (an index array, or a slice such as ``::-1``)."""
         return dataclasses.replace(
-            self, centre=self.centre[::-1], size=self.size[::-1], angle=self.angle[::-1], alpha=self.alpha[::-1]
+            self, centre=self.centre[frames], size=self.size[frames], angle=self.angle[frames], alpha=self.alpha[frames]
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class SceneStyle:
+    """How busy a scene looks around its actors: the background ``textures`` drawn from,
+    their ``texture_contrast`` (1: dark to light tone; 0: a flat tone), how many static or
+    drifting ``distractors`` (a ``(min, max)`` count), and the pixel ``noise_std``."""
+
+    textures: tuple[str, ...] = TEXTURES
+    texture_contrast: float = 1.0
+    distractors: tuple[int, int] = (1, 2)
+    noise_std: float = 3.0
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.textures if name not in TEXTURES]
+        if unknown or not self.textures:
+            raise ValueError(f"textures must be names from {TEXTURES}; unknown: {unknown}")
+        if not 0 <= self.texture_contrast <= 1:
+            raise ValueError(f"texture_contrast must be in [0, 1], got {self.texture_contrast}")
+        if len(self.distractors) != 2 or not 0 <= self.distractors[0] <= self.distractors[1]:
+            raise ValueError(f"distractors must be [min, max] counts with 0 <= min <= max, got {self.distractors}")
+        if self.noise_std < 0:
+            raise ValueError(f"noise_std must be >= 0, got {self.noise_std}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,10 +158,14 @@ class Scene:
 
     def reversed(self) -> Scene:
         """The same scene played backwards in time."""
+        return self.at(slice(None, None, -1))
+
+    def at(self, frames: slice | np.ndarray) -> Scene:
+        """The scene at the given frames only (an index array or a slice)."""
         return dataclasses.replace(
             self,
-            distractors=tuple(layer.reversed() for layer in self.distractors),
-            actors=tuple(layer.reversed() for layer in self.actors),
+            distractors=tuple(layer.at(frames) for layer in self.distractors),
+            actors=tuple(layer.at(frames) for layer in self.actors),
         )
 
 
@@ -179,11 +207,15 @@ def _tones(colour: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarra
     return dark.astype(np.float32), light.astype(np.float32)
 
 
-def sample_background(rng: np.random.Generator, height: int, width: int) -> tuple[str, str, np.ndarray]:
+def sample_background(
+    rng: np.random.Generator, height: int, width: int, style: SceneStyle = SceneStyle()
+) -> tuple[str, str, np.ndarray]:
     """A random ``(texture, colour, image)`` background; ``image`` is (H, W, 3) float32."""
-    texture = TEXTURES[rng.integers(len(TEXTURES))]
+    texture = style.textures[rng.integers(len(style.textures))]
     colour = _choose_colour(rng, exclude=())
     pattern = _texture(texture, rng, height, width)[..., None]
+    if style.texture_contrast != 1:
+        pattern = 0.5 + style.texture_contrast * (pattern - 0.5)
     dark, light = _tones(colour, rng)
     return texture, colour, (dark + pattern * (light - dark)).astype(np.float32)
 
@@ -219,12 +251,17 @@ def sample_layer(
 
 
 def sample_distractors(
-    rng: np.random.Generator, num_frames: int, height: int, width: int, exclude_colours: tuple[str, ...]
+    rng: np.random.Generator,
+    num_frames: int,
+    height: int,
+    width: int,
+    exclude_colours: tuple[str, ...],
+    count: tuple[int, int] = (1, 2),
 ) -> tuple[Layer, ...]:
-    """One or two small shapes, static or drifting slowly in a straight line."""
+    """``count`` (min, max) small shapes, static or drifting slowly in a straight line."""
     scale = min(height, width)
     layers = []
-    for _ in range(rng.integers(1, 3)):
+    for _ in range(rng.integers(count[0], count[1] + 1)):
         size = rng.uniform(0.07, 0.13) * scale
         start = rng.uniform([size, size], [width - size, height - size])
         end = start + (rng.uniform(-0.1, 0.1, 2) * scale if rng.random() < 0.5 else 0)

@@ -7,6 +7,7 @@ as they are. Token tensors are batch-first here: ``(B*T', L, C)``, clip-major ro
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -14,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
+
+from .clip import CLIP_STD
 
 __all__ = ["DiSTBranchConfig", "DiSTBranch"]
 
@@ -353,6 +356,65 @@ class DiSTBranch(nn.Module):
             if name.endswith(("cls_token", "positional_embedding")):
                 nn.init.trunc_normal_(param, std=0.02)
         nn.init.normal_(self.proj, std=self.config.integration_dim**-0.5)
+
+    @torch.no_grad()
+    def init_pooling_as_mean(self) -> None:
+        """Start every attention pooling block as a plain mean that passes its input on:
+        queries 0 (uniform attention), value and output projections identity, the
+        output MLPs 0, the pooled query tokens 0. Keys keep their random weights, so the
+        queries get gradients from the first step."""
+        dim = self.config.integration_dim
+        for block in self.adapooling_nets:
+            for cross in (block.spatial_transformer, block.temporal_transformer):
+                attn = cross.attn
+                attn.in_proj_weight[:dim].zero_()
+                nn.init.normal_(attn.in_proj_weight[dim : 2 * dim], std=dim**-0.5)
+                attn.in_proj_weight[2 * dim :].copy_(torch.eye(dim))
+                attn.in_proj_bias.zero_()
+                attn.out_proj.weight.copy_(torch.eye(dim))
+                attn.out_proj.bias.zero_()
+            for mlp in (block.output_map_spatial_cls_token, block.output_map_cls_token):
+                mlp.c_proj.weight.zero_()
+                mlp.c_proj.bias.zero_()
+        self.aggregated_spatial_cls_token.zero_()
+        self.aggregated_cls_token.zero_()
+
+    @torch.no_grad()
+    def init_stem_motion_energy(self) -> None:
+        """Start the temporal stem as a bank of direction-selective filters: drifting
+        luminance gratings under a Gaussian window, 8 directions x 4 phases, then 3 speeds
+        (``patch/4``, ``patch/2``, ``patch`` pixels per frame, a quarter cycle per frame
+        each), cycled over the ``Ct`` channels. Each filter sums to zero over time at
+        every pixel (blind to what stays still) and keeps the release's RMS weight (0.02).
+        """
+        weight = self.temporal_stem.weight  # (Ct, 3, kT, p, p)
+        channels, _, frames, patch, _ = weight.shape
+        t = torch.arange(frames, dtype=torch.float64) - (frames - 1) / 2
+        y, x = torch.meshgrid(torch.arange(patch, dtype=torch.float64) - (patch - 1) / 2,
+                              torch.arange(patch, dtype=torch.float64) - (patch - 1) / 2, indexing="ij")
+        window = torch.exp(-(t[:, None, None] ** 2) / (2 * (frames / 3) ** 2)) * torch.exp(
+            -(x**2 + y**2) / (2 * (patch / 2) ** 2)
+        )
+        # luminance of CLIP-normalised input: x_c * std_c contributes luma_c * std_c
+        colour = torch.tensor([0.299, 0.587, 0.114], dtype=torch.float64) * torch.tensor(CLIP_STD, dtype=torch.float64)
+        for k in range(channels):
+            direction = 2 * math.pi * (k % 8) / 8
+            phase = math.pi / 2 * ((k // 8) % 4)
+            speed = patch * (0.5, 0.25, 1.0)[(k // 32) % 3]  # pixels per frame
+            wavelength = 4 * speed  # a quarter cycle per frame
+            along = x * math.cos(direction) + y * math.sin(direction)
+            grating = torch.cos(2 * math.pi * (along[None] - speed * t[:, None, None]) / wavelength + phase)
+            w = window * grating
+            w = w - w.mean(dim=0, keepdim=True)  # zero sum over time at every pixel
+            w = colour[:, None, None, None] * w[None]
+            weight[k] = (w * (0.02 / w.pow(2).mean().sqrt())).to(weight.dtype)
+
+    @torch.no_grad()
+    def init_stem_for_change(self) -> None:
+        """Make every temporal-stem filter sum to zero over time, so that it answers to
+        change only, not to what stays still (the frozen ViT sees that)."""
+        weight = self.temporal_stem.weight
+        weight.sub_(weight.mean(dim=2, keepdim=True))
 
     def _layer(
         self, i: int, xt: torch.Tensor, res: torch.Tensor | None, tokens: torch.Tensor, batch: int
