@@ -53,7 +53,8 @@ SIZE = 64
 class Setting:
     """The switches a rung sets. Defaults: the demo's DiST as it was before the ladder."""
 
-    classes: int = 10  # the first K synthetic classes (4: left/right, up/down)
+    pairs: tuple[int, ...] = (0, 1, 2, 3, 4)  # order pairs of SYNTHETIC_CLASSES (0 left/right, 1 up/down,
+    # 2 towards/away, 3 clockwise/counterclockwise, 4 appearing/disappearing)
     background: str = "textured"  # "textured" (the demo's 5 textures) or "plain"
     texture_contrast: float = 1.0
     distractors: bool = True
@@ -65,9 +66,12 @@ class Setting:
     jitter: bool = True  # segment sampling with a random frame per segment (else centres)
     warmup: int = 46  # steps (the demo: half an epoch of 93)
     lr: float = 1e-3
-    pooling: str = "attention"  # "attention" (DiST's), or "mean" over tokens and frames (a probe, not DiST)
     pooling_init: str = "release"  # "release" or "mean"
-    stem_init: str = "release"  # "release", "change" or "motion"
+    stem_init: str = "release"  # "release" or "motion"
+
+    @property
+    def classes(self) -> list[str]:
+        return [SYNTHETIC_CLASSES[2 * p + i] for p in self.pairs for i in (0, 1)]
 
     def style(self) -> SceneStyle:
         textures = ("plain",) if self.background == "plain" else SceneStyle().textures
@@ -78,32 +82,34 @@ def _changed(base: Setting, **changes) -> Setting:
     return dataclasses.replace(base, **changes)
 
 
-# From the setting that learns (docs/demo.md's probe: clean clips, 4 classes, fresh clips,
-# no augmentation) toward the demo's, one switch per rung (each rung keeps the ones above).
-LEARNS = Setting(classes=4, background="plain", distractors=False, train_clips=None, crop=False, flip=False,
-                 colour=False, label_smoothing=0.0, jitter=False, warmup=30, pooling_init="mean")
+# From a setting that learns (clean clips, 4 classes, fresh clips, no augmentation, the
+# ``motion`` initialisation) toward the demo's as it was, one switch per rung (each rung
+# keeps the ones above).
+LEARNS = Setting(pairs=(0, 1), background="plain", distractors=False, train_clips=None, crop=False, flip=False,
+                 colour=False, label_smoothing=0.0, jitter=False, pooling_init="mean", stem_init="motion")
 LADDER_STEPS = [
     ("learns", {}),
     ("+ segment jitter", {"jitter": True}),
-    ("+ warm-up 46", {"warmup": 46}),
-    ("+ 10 classes", {"classes": 10}),
+    ("+ distractors", {"distractors": True}),
+    ("+ textured backgrounds", {"background": "textured"}),
+    ("+ 10 classes", {"pairs": (0, 1, 2, 3, 4)}),
     ("+ label smoothing 0.1", {"label_smoothing": 0.1}),
     ("+ colour jitter", {"colour": True}),
     ("+ flip, labels swapped", {"flip": True}),
     ("+ random resized crop", {"crop": True}),
-    ("+ distractors", {"distractors": True}),
-    ("+ textured backgrounds", {"background": "textured"}),
     ("+ 1500 fixed clips", {"train_clips": 1500}),
-    ("+ release pooling init (= the demo)", {"pooling_init": "release"}),
+    ("+ release pooling init", {"pooling_init": "release"}),
+    ("+ release stem init (the demo)", {"stem_init": "release"}),
 ]
 DEMO = Setting()
 # From the demo's side: one switch back at a time.
 WALK_BACK = [
-    ("demo", {}),
+    ("demo, motion stem init", {"stem_init": "motion"}),
     ("demo, mean pooling init", {"pooling_init": "mean"}),
     ("demo, fresh clips", {"train_clips": None}),
-    ("demo, plain backgrounds", {"background": "plain"}),
-    ("demo, no distractors", {"distractors": False}),
+    ("demo, plain backgrounds, no distractors", {"background": "plain", "distractors": False}),
+    ("demo, no augmentation, no label smoothing",
+     {"crop": False, "flip": False, "colour": False, "label_smoothing": 0.0}),
 ]
 
 
@@ -118,21 +124,13 @@ def rungs() -> dict[str, Setting]:
     return out
 
 
-class MeanPooling(torch.nn.Module):
-    """In place of DiST's attention pooling (a probe): the pooled clip token is the mean
-    of the integration tokens over tokens and frames."""
-
-    def forward(self, s: torch.Tensor, g: torch.Tensor, feat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return s, feat.mean(dim=1).reshape(g.shape[0], -1, feat.shape[-1]).mean(dim=1, keepdim=True)
-
-
 class ClipSource:
     """Synthetic clips of a setting, as the model takes them: rendered on demand (fresh
     clips) or from a fixed pool rendered once, frames sampled and augmented per draw."""
 
     def __init__(self, setting: Setting, frames: int, seed: int):
         self.setting, self.frames = setting, frames
-        self.classes = SYNTHETIC_CLASSES[: setting.classes]
+        self.classes = setting.classes
         self.flip_map = dict(flip_pairs(self.classes)) | {b: a for a, b in flip_pairs(self.classes)}
         self.style = setting.style()
         self.seed = seed
@@ -174,7 +172,7 @@ class ClipSource:
 def validation_set(setting: Setting, frames: int, per_class: int) -> tuple[torch.Tensor, torch.Tensor]:
     """A fixed held-out set in the setting's style: centre frames of each segment, no
     augmentation (the demo's evaluation)."""
-    classes = SYNTHETIC_CLASSES[: setting.classes]
+    classes = setting.classes
     transform, idx = EvalTransform(SIZE, SIZE), segment_indices(CLIP_FRAMES, frames, view=0)
     videos, labels = [], []
     for i in range(per_class * len(classes)):
@@ -213,11 +211,7 @@ def train_rung(setting: Setting, seed: int, steps: int, eval_at: list[int], clip
     model = create_model({"kind": "dist", **demo.dist["model"]}, source.classes, clip=str(clip))
     if setting.pooling_init == "mean":
         model.dist_net.init_pooling_as_mean()
-    if setting.pooling == "mean":
-        model.dist_net.adapooling_nets = torch.nn.ModuleList([MeanPooling()])
-    if setting.stem_init == "change":
-        model.dist_net.init_stem_for_change()
-    elif setting.stem_init == "motion":
+    if setting.stem_init == "motion":
         model.dist_net.init_stem_motion_energy()
     model.train()
     optim = from_dict(OptimConfig, {**demo.experiment["optim"], "lr": setting.lr}, "ladder optim")
@@ -296,7 +290,11 @@ def main(argv: list[str] | None = None) -> None:
         key, _, value = item.partition("=")
         if key not in switches:
             parser.error(f"--set {item}: no switch {key!r} (switches: {sorted(switches)})")
-        changes[key] = yaml.safe_load(value)
+        value = yaml.safe_load(value)
+        default = getattr(DEMO, key)
+        if isinstance(default, tuple):
+            value = tuple(value)
+        changes[key] = type(default)(value) if default is not None and value is not None else value
     torch.set_num_threads(args.threads)
     clip = args.clip or default_clip(args.out.parent)
     eval_at = sorted({*args.eval_at, args.steps})

@@ -24,7 +24,12 @@ TINY_ARCH = CLIPArch(
 
 
 def tiny_model(
-    arch: CLIPArch = TINY_ARCH, num_frames: int = 4, alpha: int = 2, class_names=("a", "b", "c"), seed: int = 0
+    arch: CLIPArch = TINY_ARCH,
+    num_frames: int = 4,
+    alpha: int = 2,
+    class_names=("a", "b", "c"),
+    seed: int = 0,
+    init: str = "release",
 ) -> DiST:
     """A tiny random DiST: ViT width 64, 2 blocks, 32 px; branch Ct 16, Ci 64."""
     torch.manual_seed(seed)
@@ -38,6 +43,7 @@ def tiny_model(
         temporal_dim=16,
         integration_dim=64,
         pooling_layers=2,
+        init=init,
     )
     return DiST(build_clip(arch), branch, list(class_names))
 

@@ -20,7 +20,10 @@ class DataConfig:
 
     Data set (see ``docs/data.md`` for the file formats):
         format: ``ssv2`` (Something-Something V2 JSON files), ``kinetics`` (Kinetics CSV
-            files) or ``list`` (lines ``path label``, or a CSV).
+            files), ``list`` (lines ``path label``, or a CSV), or ``synthetic``: a data set
+            written by ``make-synthetic`` (``root`` its ``videos`` folder) whose training
+            clips are rendered afresh for every item by the generator that wrote it, so that
+            no clip repeats; its other splits are read from the files, as ``ssv2``.
         root: the folder holding the videos.
         annotations: split name -> annotation file, e.g. ``{train: ..., val: ...}``.
         labels: the class-names file: SSv2's labels JSON (required for ``ssv2``); for
@@ -51,7 +54,7 @@ class DataConfig:
         num_workers, pin_memory (unset: when CUDA is available), persistent_workers.
     """
 
-    format: Literal["ssv2", "kinetics", "list"] = "ssv2"
+    format: Literal["ssv2", "kinetics", "list", "synthetic"] = "ssv2"
     root: str = ""
     annotations: dict[str, str] = field(default_factory=dict)
     labels: str | None = None

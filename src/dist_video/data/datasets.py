@@ -35,6 +35,7 @@ from torch.utils.data import Dataset
 from .config import DataConfig
 from .decode import DecodeError, open_video
 from .sampling import FrameSampler
+from .synthetic import MANIFEST, SYNTHETIC_CLASSES, SyntheticClipRenderer, read_manifest
 from .transforms import EvalTransform, TrainTransform
 
 __all__ = [
@@ -278,7 +279,24 @@ def _list_rows(path: Path) -> list[tuple[str, str | None]]:
     return rows
 
 
-_READERS = {"ssv2": _read_ssv2, "kinetics": _read_kinetics, "list": _read_list}
+def _read_synthetic(cfg: DataConfig, split: str) -> Annotations:
+    """Evaluation splits: the files, as ssv2. The training split: one record per clip of an
+    epoch (the manifest's ``train_per_class`` per class), each rendered afresh when loaded."""
+    if split != cfg.train_split:
+        return _read_ssv2(cfg, split)
+    if cfg.labels is None:
+        raise ValueError("data.labels must name something-something-v2-labels.json for format synthetic")
+    config, _ = read_manifest(Path(cfg.root).parent)
+    class_names, _ = read_class_names(cfg.labels)
+    unknown = [name for name in class_names if name not in SYNTHETIC_CLASSES]
+    if unknown:
+        raise ValueError(f"{cfg.labels}: classes {unknown[:3]} are not synthetic classes, so they cannot be rendered")
+    records = [VideoRecord(f"rendered clip {i}", i % len(class_names))
+               for i in range(config.train_per_class * len(class_names))]
+    return Annotations(records, [], class_names, f"{Path(cfg.root).parent / MANIFEST} (rendered)", str(cfg.root))
+
+
+_READERS = {"ssv2": _read_ssv2, "kinetics": _read_kinetics, "list": _read_list, "synthetic": _read_synthetic}
 
 
 def read_annotations(cfg: DataConfig, split: str) -> Annotations:
@@ -346,6 +364,7 @@ class VideoDataset(Dataset):
         on_decode_error: str | None = None,
         flip_labels: dict[int, int] | None = None,
         missing: Sequence[VideoRecord] = (),
+        renderer: SyntheticClipRenderer | None = None,
     ):
         if not records:
             raise ValueError("a video dataset needs at least one readable video")
@@ -357,6 +376,7 @@ class VideoDataset(Dataset):
         self.on_decode_error = on_decode_error or ("skip" if train else "raise")
         self.flip_labels = dict(flip_labels or {})
         self.missing = list(missing)
+        self.renderer = renderer
         self.decode_failures = 0
         self.backends: Counter[str] = Counter()
         self._logged: set[str] = set()
@@ -374,7 +394,13 @@ class VideoDataset(Dataset):
 
     def decode_clip(self, index: int, view: int | None = None, rng: random.Random | None = None) -> torch.Tensor:
         """The sampled frames of video ``index`` as uint8 ``(T, H, W, 3)``: temporal view
-        ``view`` of ``num_views``, or a random clip drawn from ``rng`` when ``view`` is None."""
+        ``view`` of ``num_views``, or a random clip drawn from ``rng`` when ``view`` is None.
+        With a ``renderer``, the clip is rendered instead (a new scene drawn from ``rng``, or
+        for a view, from the index)."""
+        if self.renderer is not None:
+            record = self.records[index]
+            return torch.from_numpy(self.renderer(self.class_names[record.label], self.sampler,
+                                                  rng or random.Random(index), view, self.num_views))
         with open_video(self.records[index].path, self.decoder) as video:
             indices = self.sampler(video.info.num_frames, video.info.fps, view, self.num_views, rng)
             frames = video.read(indices)
@@ -464,4 +490,12 @@ def build_dataset(cfg: DataConfig, split: str, train: bool) -> VideoDataset:
         num_views=cfg.num_temporal_views, num_crops=cfg.num_spatial_crops, decoder=cfg.decoder,
         on_decode_error=cfg.on_decode_error_train if train else cfg.on_decode_error_eval,
         flip_labels=flip_labels, missing=annotations.missing,
+        renderer=_renderer(cfg, split),
     )
+
+
+def _renderer(cfg: DataConfig, split: str) -> SyntheticClipRenderer | None:
+    """The clip renderer of a synthetic data set's training split; None for files."""
+    if cfg.format != "synthetic" or split != cfg.train_split:
+        return None
+    return SyntheticClipRenderer(read_manifest(Path(cfg.root).parent)[0])

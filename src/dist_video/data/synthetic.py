@@ -15,6 +15,7 @@ import json
 import math
 import multiprocessing
 import os
+import random
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -27,6 +28,7 @@ from tqdm import tqdm
 from ..config import from_dict, load_yaml, packaged_config_path, to_dict
 from .synthetic_render import (
     ASYMMETRIC_SHAPES,
+    COLOURS,
     TEXTURES,
     Scene,
     SceneStyle,
@@ -42,12 +44,16 @@ __all__ = [
     "SyntheticConfig",
     "order_pairs",
     "flip_pairs",
+    "pair_name",
     "load_synthetic_config",
     "render_clip",
+    "SyntheticClipRenderer",
+    "read_manifest",
     "make_synthetic_dataset",
     "write_webm",
     "sample_still_scene",
     "caption",
+    "caption_prompts",
     "render_captioned_images",
 ]
 
@@ -64,6 +70,8 @@ _PAIRS = (
     ),
     ("Covering [something] with [something]", "Uncovering [something]"),
 )
+_PAIR_NAMES = ("left/right", "up/down", "towards/away", "clockwise/counter", "appearing/disappearing",
+               "closer/apart", "covering/uncovering")
 SYNTHETIC_TEMPLATES = [template for pair in _PAIRS for template in pair]
 SYNTHETIC_CLASSES = [t.replace("[", "").replace("]", "") for t in SYNTHETIC_TEMPLATES]
 # pairs whose labels swap under a horizontal flip
@@ -81,6 +89,11 @@ def _pairs_in(class_names: Sequence[str], pairs: Sequence[Sequence[str]]) -> lis
 def order_pairs(class_names: Sequence[str] = SYNTHETIC_CLASSES) -> list[tuple[int, int]]:
     """Index pairs (into ``class_names``) of classes that differ only in temporal order."""
     return _pairs_in(class_names, [(a, b) for a, b in zip(SYNTHETIC_CLASSES[::2], SYNTHETIC_CLASSES[1::2])])
+
+
+def pair_name(class_name: str) -> str:
+    """A short name of the order pair ``class_name`` belongs to ("left/right")."""
+    return _PAIR_NAMES[SYNTHETIC_CLASSES.index(class_name) // 2]
 
 
 def flip_pairs(class_names: Sequence[str] = SYNTHETIC_CLASSES) -> list[tuple[int, int]]:
@@ -279,6 +292,34 @@ def render_clip(
     return video, scene
 
 
+class SyntheticClipRenderer:
+    """Clips made on demand by the generator of a synthetic data set, in place of decoding
+    files: ``renderer(class_name, sampler, rng, view, num_views)`` draws a new scene of the
+    class from ``rng`` and renders only the frames the sampler picks (uint8 (T, H, W, 3)).
+    A data set's manifest gives the generator's settings (:func:`read_manifest`)."""
+
+    def __init__(self, config: SyntheticConfig):
+        self.config = config
+
+    def __call__(
+        self, class_name: str, sampler: Callable, rng: random.Random, view: int | None = None, num_views: int = 1
+    ) -> np.ndarray:
+        c = self.config
+        indices = sampler(c.num_frames, c.fps, view, num_views, rng)
+        scene_rng = np.random.default_rng(rng.getrandbits(64))
+        return render_clip(class_name, scene_rng, c.num_frames, c.height, c.width, c.style, indices)[0]
+
+
+def read_manifest(root: str | Path) -> tuple[SyntheticConfig, int]:
+    """The config and seed that wrote the synthetic data set at ``root``."""
+    path = Path(root) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: not a synthetic data set's manifest ({err}); write one with make-synthetic") from err
+    return from_dict(SyntheticConfig, manifest["config"], str(path)), int(manifest["seed"])
+
+
 # ---- SSv2-format data set ----------------------------------------------------------
 
 
@@ -306,8 +347,9 @@ def _write_json(path: Path, data) -> None:
     os.replace(tmp, path)
 
 
-def _manifest(config: SyntheticConfig, seed: int) -> dict:
-    return {"generator": "dist_video.synthetic", "version": _GENERATOR_VERSION, "seed": seed, "config": to_dict(config)}
+def _manifest(config: SyntheticConfig, seed: int, train_videos: bool) -> dict:
+    return {"generator": "dist_video.synthetic", "version": _GENERATOR_VERSION, "seed": seed, "config": to_dict(config),
+            "train_videos": train_videos}
 
 
 def _is_complete(root: Path, manifest: dict) -> bool:
@@ -349,17 +391,19 @@ def make_synthetic_dataset(
     force: bool = False,
     workers: int = 1,
     progress: bool = True,
+    train_videos: bool = True,
 ) -> Path:
     """Write a synthetic data set in SSv2's layout under ``out_dir`` and return its path.
 
     ``out_dir/videos/<id>.webm`` and ``something-something-v2-{train,validation,labels}.json``;
     a manifest written last records the config and seed, and a complete data set with the
     same ones is kept as it is unless ``force``. The same seed gives the same files, with
-    any number of worker processes.
+    any number of worker processes. Without ``train_videos`` only the validation split is
+    written, for training on clips rendered on the fly (``data.format: synthetic``).
     """
     root = Path(out_dir)
     config = load_synthetic_config(config) if isinstance(config, str) else config
-    manifest = _manifest(config, seed)
+    manifest = _manifest(config, seed, train_videos)
     if not force and _is_complete(root, manifest):
         return root
     (root / MANIFEST).unlink(missing_ok=True)
@@ -367,7 +411,8 @@ def make_synthetic_dataset(
 
     jobs = [
         (split, name)
-        for split, count in (("train", config.train_per_class), ("validation", config.val_per_class))
+        for split, count in (("train", config.train_per_class if train_videos else 0),
+                             ("validation", config.val_per_class))
         for name in config.classes
         for _ in range(count)
     ]
@@ -384,7 +429,11 @@ def make_synthetic_dataset(
     for stale in (root / "videos").glob("*.webm"):  # left over from an earlier, larger set
         if stale.stem not in ids:
             stale.unlink()
-    _write_json(root / "something-something-v2-train.json", annotations["train"])
+    train_json = root / "something-something-v2-train.json"
+    if train_videos:
+        _write_json(train_json, annotations["train"])
+    else:
+        train_json.unlink(missing_ok=True)
     _write_json(root / "something-something-v2-validation.json", annotations["validation"])
     _write_json(root / "something-something-v2-labels.json", {name: str(i) for i, name in enumerate(config.classes)})
     _write_json(root / MANIFEST, {**manifest, "ids": sorted(ids, key=int)})
@@ -410,21 +459,46 @@ def sample_still_scene(rng: np.random.Generator, height: int, width: int) -> Sce
     return Scene(texture, colour, background, distractors, (actor,))
 
 
-def caption(scene: Scene) -> str:
-    """Caption a still scene: "a red circle at the top left of a striped blue background"."""
+CAPTION_DETAILS = ("object", "place", "full")
+
+
+def caption(scene: Scene, detail: str = "full") -> str:
+    """Caption a still scene, naming its actor, then (``place``) where it is, then
+    (``full``) the background: "a red circle at the top left of a striped blue background"."""
     actor = scene.actors[0]
+    article = "an" if actor.colour[0] in "aeiou" else "a"
+    if detail == "object":
+        return f"{article} {actor.name}"
     height, width = scene.background.shape[:2]
     x, y = actor.centre[0]
     where = _WHERE[min(int(3 * y / height), 2)][min(int(3 * x / width), 2)]
-    article = "an" if actor.colour[0] in "aeiou" else "a"
+    if detail == "place":
+        return f"{article} {actor.name} {where} the picture"
     return f"{article} {actor.name} {where} a {scene.texture} {scene.colour} background"
+
+
+def caption_prompts(object_name: str, textures: Sequence[str] = TEXTURES) -> list[str]:
+    """Every caption the stills could give ``object_name`` ("red circle"), at every detail,
+    place, background texture and colour: a prompt ensemble in the captions' own form,
+    for naming objects zero-shot with the CLIP pre-trained on them."""
+    colour = object_name.split()[0]
+    article = "an" if colour[0] in "aeiou" else "a"
+    wheres = [where for row in _WHERE for where in row]
+    return (
+        [f"{article} {object_name}"]
+        + [f"{article} {object_name} {where} the picture" for where in wheres]
+        + [f"{article} {object_name} {where} a {texture} {background} background"
+           for where in wheres for texture in textures for background in COLOURS if background != colour]
+    )
 
 
 def render_captioned_images(
     n: int, size: int | tuple[int, int] = 64, seed: int = 0, noise_std: float = 3.0
 ) -> tuple[torch.Tensor, list[str]]:
-    """``n`` still images, uint8 (n, H, W, 3), and their captions. Image ``i`` depends only
-    on ``(seed, i)``, so a larger ``n`` extends a smaller one."""
+    """``n`` still images, uint8 (n, H, W, 3), and their captions, each at a random detail
+    (:data:`CAPTION_DETAILS`: with the object alone in some captions, the object is what
+    matches an image to them, not the background). Image ``i`` depends only on
+    ``(seed, i)``, so a larger ``n`` extends a smaller one."""
     height, width = (size, size) if isinstance(size, int) else size
     images = np.empty((n, height, width, 3), np.uint8)
     captions = []
@@ -432,5 +506,5 @@ def render_captioned_images(
         rng = np.random.default_rng([seed, _STILLS, i])
         scene = sample_still_scene(rng, height, width)
         images[i] = render_scene(scene, noise_std, rng)[0]
-        captions.append(caption(scene))
+        captions.append(caption(scene, CAPTION_DETAILS[rng.integers(len(CAPTION_DETAILS))]))
     return torch.from_numpy(images), captions

@@ -20,7 +20,7 @@ import torch
 
 from ..config import apply_overrides, from_dict, load_yaml, merge_dicts, packaged_config_path, to_dict
 from ..data import build_dataset
-from ..data.synthetic import load_synthetic_config, make_synthetic_dataset, order_pairs
+from ..data.synthetic import caption_prompts, load_synthetic_config, make_synthetic_dataset, order_pairs, pair_name
 from ..engine.distributed import DistEnv
 from ..engine.evaluate import classification_metrics, collect_scores, write_reports
 from ..engine.experiment import ExperimentConfig
@@ -73,14 +73,15 @@ def _experiment(demo: DemoConfig, method: dict, data_dir: Path, clip_path: Path,
     return from_dict(ExperimentConfig, config, f"demo experiment {out.name}")
 
 
-def _order_pair_accuracy(scores: torch.Tensor, labels: torch.Tensor, pairs: list[tuple[int, int]]) -> dict:
-    """Within each order-only pair: accuracy of telling the two classes apart (chance 50 %)."""
+def _order_pair_accuracy(scores: torch.Tensor, labels: torch.Tensor, class_names: list[str]) -> dict:
+    """Within each order-only pair ("left/right"): accuracy of telling its two classes
+    apart (chance 50 %)."""
     out = {}
-    for a, b in pairs:
+    for a, b in order_pairs(class_names):
         mask = (labels == a) | (labels == b)
         if mask.any():
             pick = torch.where(scores[mask][:, a] >= scores[mask][:, b], a, b)
-            out[f"{a}-{b}"] = 100.0 * (pick == labels[mask]).float().mean().item()
+            out[pair_name(class_names[a])] = 100.0 * (pick == labels[mask]).float().mean().item()
     return out
 
 
@@ -97,12 +98,13 @@ def _evaluate_zero_shot(config: ExperimentConfig, out: Path) -> dict:
 
 
 def _zero_shot_appearance(model, dataset, loader, config: ExperimentConfig) -> dict:
-    """What zero-shot CLIP does know: name the object of each validation clip (``"a red
-    circle"``) among every object named in the split (SSv2's ``placeholders``)."""
+    """What zero-shot CLIP does know: name the object of each validation clip ("red
+    circle") among every object named in the split (SSv2's ``placeholders``), each object
+    prompted by the ensemble of captions the pre-training stills could give it."""
     entries = json.loads(Path(config.data.annotations[config.data.eval_split]).read_text())
     objects = {entry["id"]: entry["placeholders"][0] for entry in entries if len(entry["placeholders"]) == 1}
     names = sorted(set(objects.values()))
-    model.set_class_names([f"{'an' if name[0] in 'aeiou' else 'a'} {name}" for name in names])
+    model.set_class_prompts(names, [caption_prompts(name) for name in names])
     targets = {i: names.index(objects[Path(r.path).stem]) for i, r in enumerate(dataset.records)
                if Path(r.path).stem in objects}
     result = collect_scores(model, loader, torch.device("cpu"), DistEnv(), desc="zero-shot objects")
@@ -151,12 +153,12 @@ def run_demo(out_dir: str | Path, config: DemoConfig, clip_weights: str | Path |
             model = create_model(experiment.model, ["x"], clip=str(clip_path))
             metrics, scores, labels = _read_eval(method_dir / "eval")
         class_names = _class_names(experiment)
-        pair_acc = _order_pair_accuracy(scores, labels, order_pairs(class_names))
+        pair_acc = _order_pair_accuracy(scores, labels, class_names)
         results["methods"][method] = {
             "top1": metrics["top1"],
             "top5": metrics["top5"],
             "mean_class_accuracy": metrics["mean_class_accuracy"],
-            "order_pair_accuracy": pair_acc,
+            "order_pair_accuracy": pair_acc,  # pair name -> accuracy (%)
             "order_pair_accuracy_mean": sum(pair_acc.values()) / max(len(pair_acc), 1),
             "params_trainable": count_parameters(model)["params_trainable"],
             "train_seconds": round(train_seconds, 1),  # includes the periodic validation
@@ -165,19 +167,26 @@ def run_demo(out_dir: str | Path, config: DemoConfig, clip_weights: str | Path |
     results["chance_top1"] = 100.0 / len(class_names)
     results["timings"] = timings
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    plot_training_curves(out, out / "training_curves.png")
+    plot_training_curves(out, out / "training_curves.png", results["chance_top1"])
+    plot_order_pairs(results, out / "order_pairs.png")
     return results
 
 
+METHOD_NAMES = {"zero_shot": "zero-shot CLIP, frame-averaged", "frame_average": "CLIP + trained head, frame-averaged",
+                "dist": "DiST"}
+
+
 def format_results(results: dict) -> str:
-    """The results as a table (top-1, top-5, order-pair accuracy, parameters, time)."""
-    names = {"zero_shot": "zero-shot CLIP, frame-averaged", "frame_average": "CLIP + trained head, frame-averaged",
-             "dist": "DiST"}
-    lines = [f"{'method':36s} {'top-1':>6s} {'top-5':>6s} {'order pairs':>11s} {'trainable':>10s} {'train s':>8s}"]
+    """The results as a table (top-1, top-5, accuracy within each order pair, parameters,
+    time)."""
+    pairs = list(next(iter(results["methods"].values()))["order_pair_accuracy"])
+    lines = [f"{'method':36s} {'top-1':>6s} {'top-5':>6s} " + " ".join(f"{p:>{max(len(p), 5)}s}" for p in pairs)
+             + f" {'trainable':>10s} {'train s':>8s}"]
     for method, r in results["methods"].items():
-        lines.append(f"{names.get(method, method):36s} {r['top1']:6.1f} {r['top5']:6.1f} "
-                     f"{r['order_pair_accuracy_mean']:11.1f} {r['params_trainable']:10,d} {r['train_seconds']:8.0f}")
-    lines.append(f"chance: top-1 {results['chance_top1']:.1f} %, order pairs 50.0 %")
+        cells = " ".join(f"{r['order_pair_accuracy'][p]:{max(len(p), 5)}.1f}" for p in pairs)
+        lines.append(f"{METHOD_NAMES.get(method, method):36s} {r['top1']:6.1f} {r['top5']:6.1f} {cells} "
+                     f"{r['params_trainable']:10,d} {r['train_seconds']:8.0f}")
+    lines.append(f"chance: top-1 {results['chance_top1']:.1f} %, within an order pair 50.0 %")
     if "zero_shot_objects" in results:
         objects = results["zero_shot_objects"]
         lines.append(f"zero-shot CLIP naming each clip's object among {objects['num_objects']}: top-1 "
@@ -206,13 +215,10 @@ def _read_eval(eval_dir: Path) -> tuple[dict, torch.Tensor, torch.Tensor]:
     return metrics, saved["scores"], saved["labels"]
 
 
-def plot_training_curves(out: Path, path: Path) -> None:
-    """Training loss and validation top-1 of the trained methods, from their metrics files."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot_training_curves(out: Path, path: Path, chance_top1: float | None = None) -> None:
+    """Training loss and validation top-1 of the trained methods, from their metrics files,
+    with the chance level."""
+    plt = _pyplot()
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
     for method in ("frame_average", "dist"):
         path_jsonl = out / method / "metrics.jsonl"
@@ -221,13 +227,46 @@ def plot_training_curves(out: Path, path: Path) -> None:
         rows = [json.loads(line) for line in path_jsonl.read_text().splitlines()]
         train_rows = [r for r in rows if "loss" in r]
         val_rows = [r for r in rows if "val_top1" in r]
-        ax_loss.plot([r["step"] for r in train_rows], [r["loss"] for r in train_rows], label=method)
-        ax_acc.plot([r["step"] for r in val_rows], [r["val_top1"] for r in val_rows], marker="o", label=method)
+        label = METHOD_NAMES[method]
+        ax_loss.plot([r["step"] for r in train_rows], [r["loss"] for r in train_rows], label=label)
+        ax_acc.plot([r["step"] for r in val_rows], [r["val_top1"] for r in val_rows], marker="o", label=label)
+    if chance_top1 is not None:
+        ax_acc.axhline(chance_top1, color="grey", linestyle="--", label="chance")
     ax_loss.set(xlabel="step", ylabel="training loss", title="training loss")
-    ax_acc.set(xlabel="step", ylabel="top-1 (%)", title="validation top-1")
+    ax_acc.set(xlabel="step", ylabel="top-1 (%)", title="validation top-1", ylim=(0, 100))
     for ax in (ax_loss, ax_acc):
         ax.legend()
         ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def plot_order_pairs(results: dict, path: Path) -> None:
+    """Accuracy within each order pair, per method, as grouped bars with the 50 % chance line."""
+    plt = _pyplot()
+    methods = list(results["methods"])
+    pairs = list(results["methods"][methods[0]]["order_pair_accuracy"])
+    width = 0.8 / len(methods)
+    fig, ax = plt.subplots(figsize=(1.6 * len(pairs) + 2.5, 4))
+    for i, method in enumerate(methods):
+        values = [results["methods"][method]["order_pair_accuracy"][p] for p in pairs]
+        ax.bar([j + (i - (len(methods) - 1) / 2) * width for j in range(len(pairs))], values, width,
+               label=METHOD_NAMES.get(method, method))
+    ax.axhline(50, color="grey", linestyle="--", label="chance")
+    ax.set_xticks(range(len(pairs)), pairs)
+    ax.set(ylabel="accuracy within the pair (%)", ylim=(0, 100), title="telling a motion from its time reversal")
+    ax.legend(loc="lower right", fontsize="small")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

@@ -84,6 +84,18 @@ class CLIPVideoClassifier(nn.Module):
             self.prompt_prefix = prompt_prefix
         self.class_names = list(class_names)
         self._text_tokens = tokenize_prompts(class_prompts(self.class_names, self.prompt_prefix), self.context_length)
+        self._prompt_class: torch.Tensor | None = None  # one prompt per class
+        self._text_features = None
+
+    def set_class_prompts(self, class_names: Sequence[str], prompts: Sequence[Sequence[str]]) -> None:
+        """Classes named by prompt ensembles, as CLIP does zero-shot: a class's text feature
+        is the normalised mean of its prompts' normalised features."""
+        if not class_names or len(prompts) != len(class_names) or not all(prompts):
+            raise ValueError("give one non-empty list of prompts per class")
+        self.class_names = list(class_names)
+        flat = [prompt for group in prompts for prompt in group]
+        self._text_tokens = tokenize_prompts(flat, self.context_length)
+        self._prompt_class = torch.repeat_interleave(torch.arange(len(prompts)), torch.tensor([len(g) for g in prompts]))
         self._text_features = None
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False):
@@ -108,7 +120,13 @@ class CLIPVideoClassifier(nn.Module):
         """The classes' text features ``(K, E)``, computed once and cached."""
         if self._text_features is None:
             tokens = self._text_tokens.to(self.token_embedding.weight.device)
-            self._text_features = self.encode_text(tokens).float()
+            if self._prompt_class is None:
+                self._text_features = self.encode_text(tokens).float()
+            else:
+                features = torch.cat([F.normalize(self.encode_text(chunk).float(), dim=-1) for chunk in tokens.split(1024)])
+                summed = torch.zeros(len(self.class_names), features.shape[1], device=features.device)
+                summed.index_add_(0, self._prompt_class.to(features.device), features)
+                self._text_features = F.normalize(summed, dim=-1)
         return self._text_features
 
     def encode_video(self, video: torch.Tensor) -> torch.Tensor:
