@@ -11,6 +11,7 @@ import av
 import decord
 import numpy as np
 import pytest
+import torch
 
 from dist_video.cli import main
 from dist_video.config import ConfigError
@@ -26,7 +27,8 @@ from dist_video.data.synthetic import (
     render_captioned_images,
     render_clip,
 )
-from dist_video.data.synthetic_render import COLOURS, SHAPES, TEXTURES
+from dist_video.data import DataConfig, build_dataset
+from dist_video.data.synthetic_render import COLOURS, SHAPES, TEXTURES, SceneStyle
 
 JSONS = (
     "something-something-v2-train.json",
@@ -223,8 +225,9 @@ def test_forward_classes_show_their_motion_in_pixels(seed):
 
 
 def _parse(text: str) -> dict:
+    """The parts a caption names: colour and shape always; place and background when given."""
     where = "|".join(re.escape(w) for row in synthetic._WHERE for w in row)
-    match = re.fullmatch(rf"an? (\w+) (\w+) ({where}) a (\w+) (\w+) background", text)
+    match = re.fullmatch(rf"an? (\w+) (\w+)(?: ({where}) (?:the picture|a (\w+) (\w+) background))?", text)
     assert match, text
     return dict(zip(("colour", "shape", "where", "texture", "background"), match.groups()))
 
@@ -233,20 +236,24 @@ def test_captions_match_the_pixels():
     images, captions = render_captioned_images(300, size=64, seed=0)
     assert images.shape == (300, 64, 64, 3) and str(images.dtype) == "torch.uint8"
     images = images.numpy()
-    correct_background = 0
+    correct_background, details = 0, {"object": 0, "place": 0, "full": 0}
     spread = {texture: [] for texture in TEXTURES}
     for image, text in zip(images, captions):
         words = _parse(text)
-        assert words["shape"] in SHAPES and words["texture"] in TEXTURES
-        assert words["colour"] != words["background"]
+        details["full" if words["texture"] else "place" if words["where"] else "object"] += 1
+        assert words["shape"] in SHAPES
         mask = _mask(image[None], np.asarray(COLOURS[words["colour"]]))[0]
         assert mask.sum() >= 12, text
-        x, y = _centroids(mask[None])[0] / 64
-        row, column = next(
-            (r, c) for r, cells in enumerate(synthetic._WHERE) for c, w in enumerate(cells) if w == words["where"]
-        )
-        assert column / 3 - 0.06 < x < (column + 1) / 3 + 0.06, text
-        assert row / 3 - 0.06 < y < (row + 1) / 3 + 0.06, text
+        if words["where"]:
+            x, y = _centroids(mask[None])[0] / 64
+            row, column = next(
+                (r, c) for r, cells in enumerate(synthetic._WHERE) for c, w in enumerate(cells) if w == words["where"]
+            )
+            assert column / 3 - 0.06 < x < (column + 1) / 3 + 0.06, text
+            assert row / 3 - 0.06 < y < (row + 1) / 3 + 0.06, text
+        if not words["texture"]:
+            continue
+        assert words["texture"] in TEXTURES and words["colour"] != words["background"]
         # background: pixels away from the objects (which have other colours than the background)
         others = [rgb for name, rgb in COLOURS.items() if name != words["background"]]
         objects = np.stack([_mask(image[None], np.asarray(rgb))[0] for rgb in others]).any(0)
@@ -256,8 +263,19 @@ def test_captions_match_the_pixels():
         correct_background += nearest == words["background"]
         brightness = background.mean(1)  # its interquartile range: about the noise when plain
         spread[words["texture"]].append(np.percentile(brightness, 75) - np.percentile(brightness, 25))
-    assert correct_background >= 0.95 * len(captions)
+    assert min(details.values()) > 0.25 * len(captions)  # each detail about a third of the time
+    assert correct_background >= 0.95 * details["full"]
     assert max(spread.pop("plain")) < 5 < 8 < min(min(values) for values in spread.values())
+
+
+def test_caption_prompts_cover_every_caption_of_the_object():
+    _, captions = render_captioned_images(300, size=64, seed=1)
+    for text in captions[:60]:
+        words = _parse(text)
+        assert text in synthetic.caption_prompts(f"{words['colour']} {words['shape']}")
+    prompts = synthetic.caption_prompts("orange star")
+    assert prompts[0] == "an orange star" and len(set(prompts)) == len(prompts)
+    assert all(_parse(p)["colour"] == "orange" and _parse(p)["background"] != "orange" for p in prompts)
 
 
 def test_captioned_images_are_deterministic_and_fast():
@@ -271,7 +289,7 @@ def test_captioned_images_are_deterministic_and_fast():
     assert (prefix == images[:10]).all() and prefix_captions == captions[:10]
     other, _ = render_captioned_images(10, size=(48, 80), seed=6)
     assert not (other == images[:10]).all()
-    assert len(set(captions)) > 300
+    assert len(set(captions)) > 200  # a third name only the object: 64 such captions at most
 
 
 def test_presets_and_validation():
@@ -309,3 +327,52 @@ def test_make_synthetic_command(tmp_path, capsys):
     assert manifest["seed"] == 2 and manifest["config"]["num_frames"] == 4 and manifest["config"]["width"] == 16
     assert json.loads((tmp_path / JSONS[2]).read_text()) == {"Something appearing": "0", "Something disappearing": "1"}
     assert len(list((tmp_path / "videos").iterdir())) == 4
+
+
+def test_frame_subsets_render_the_same_scene():
+    style = SceneStyle(noise_std=0.0)
+    for name in ("Moving something from left to right", "Moving something from right to left"):
+        full, _ = render_clip(name, np.random.default_rng(3), 16, 48, 48, style)
+        indices = [0, 3, 7, 15]
+        part, scene = render_clip(name, np.random.default_rng(3), 16, 48, 48, style, indices)
+        np.testing.assert_array_equal(part, full[indices])
+        assert len(scene.actors[0].centre) == 4
+
+
+def test_scene_style_sets_background_and_distractors():
+    plain = SceneStyle(textures=("plain",), distractors=(0, 0), noise_std=0.0)
+    frames, scene = render_clip("Moving something up", np.random.default_rng(0), 8, 48, 48, plain)
+    assert scene.texture == "plain" and scene.distractors == ()
+    corner = frames[:, :4, :4].reshape(-1, 3)
+    assert (corner == corner[0]).all()  # one flat tone where the actor does not pass
+    busy = SceneStyle(distractors=(2, 2))
+    assert len(render_clip("Moving something up", np.random.default_rng(0), 8, 48, 48, busy)[1].distractors) == 2
+    flat = SceneStyle(textures=("striped",), texture_contrast=0.0, distractors=(0, 0), noise_std=0.0)
+    frames, _ = render_clip("Something appearing", np.random.default_rng(1), 8, 48, 48, flat)
+    assert len(np.unique(frames[0].reshape(-1, 3), axis=0)) == 1  # contrast 0: no stripes (and nothing yet)
+    for bad in ({"textures": ("wavy",)}, {"texture_contrast": 2.0}, {"distractors": (2, 1)}):
+        with pytest.raises(ValueError):
+            SceneStyle(**bad)
+    with pytest.raises(ConfigError, match="textures"):
+        load_synthetic_config("default", textures=["wavy"])
+
+
+def test_training_split_can_be_rendered_on_the_fly(tmp_path):
+    config = SyntheticConfig(classes=SYNTHETIC_CLASSES[:4], train_per_class=3, val_per_class=1, num_frames=8,
+                             height=32, width=32)
+    root = make_synthetic_dataset(tmp_path, config, seed=0, progress=False, train_videos=False)
+    assert not (root / "something-something-v2-train.json").exists()
+    assert len(list((root / "videos").glob("*.webm"))) == 4  # validation only
+    assert synthetic.read_manifest(root) == (config, 0)
+    data = DataConfig(format="synthetic", root=str(root / "videos"), labels=str(root / JSONS[2]),
+                      annotations={"val": str(root / JSONS[1])}, num_frames=4, train_crop_size=32, test_scale=32,
+                      test_crop_size=32, num_temporal_views=1)
+    train = build_dataset(data, "train", train=True)
+    assert len(train) == 12 and [r.label for r in train.records] == [0, 1, 2, 3] * 3
+    first, again, other = train[(5, 11)], train[(5, 11)], train[(5, 12)]
+    assert first["video"].shape == (3, 4, 32, 32) and int(first["label"]) in (0, 1)  # class 1, or 0 if flipped
+    assert torch.equal(first["video"], again["video"]) and not torch.equal(first["video"], other["video"])
+    val = build_dataset(data, "val", train=False)
+    assert len(val) == 4 and val.renderer is None and Path(val.records[0].path).is_file()
+    with pytest.raises(ValueError, match="manifest"):
+        build_dataset(DataConfig(**{**data.__dict__, "root": str(tmp_path / "elsewhere" / "videos")}), "train", True)

@@ -42,6 +42,7 @@ class DemoConfig:
 
     synthetic_preset: str = "default"
     synthetic: dict[str, Any] = field(default_factory=dict)  # overrides of the preset
+    render_training_clips: bool = True  # train on clips rendered afresh (data.format synthetic)
     seed: int = 0
     clip_arch: CLIPArch = field(default_factory=CLIPArch)
     pretrain: dict[str, Any] = field(default_factory=dict)  # PretrainConfig fields but arch
@@ -59,7 +60,7 @@ def load_demo_config(name: str = "default", overrides: list[str] = ()) -> DemoCo
 
 def _experiment(demo: DemoConfig, method: dict, data_dir: Path, clip_path: Path, out: Path) -> ExperimentConfig:
     data = {
-        "format": "ssv2",
+        "format": "synthetic" if demo.render_training_clips else "ssv2",
         "root": str(data_dir / "videos"),
         "annotations": {
             "train": str(data_dir / "something-something-v2-train.json"),
@@ -124,7 +125,8 @@ def run_demo(out_dir: str | Path, config: DemoConfig, clip_weights: str | Path |
 
     started = time.perf_counter()
     synthetic = load_synthetic_config(config.synthetic_preset, **config.synthetic)
-    data_dir = make_synthetic_dataset(out / "data", synthetic, seed=config.seed)
+    data_dir = make_synthetic_dataset(out / "data", synthetic, seed=config.seed,
+                                      train_videos=not config.render_training_clips)
     timings["data_seconds"] = time.perf_counter() - started
 
     if clip_weights:
