@@ -45,11 +45,9 @@ def test_tiny_demo_runs_end_to_end(tmp_path, capsys):
 def test_clip_pretraining_learns_captions():
     arch = CLIPArch(embed_dim=32, vision_width=64, vision_layers=2, patch_size=8, image_size=32, text_width=64,
                     text_layers=1, context_length=32)
-    model, report = pretrain_clip(PretrainConfig(arch=arch, num_images=1024, steps=80, batch_size=64, lr=2e-3,
+    model, report = pretrain_clip(PretrainConfig(arch=arch, num_images=1024, steps=40, batch_size=64, lr=2e-3,
                                                  warmup_steps=5), show_progress=False)
-    # chance level of the contrastive loss is ln 64; a third of the captions name the object
-    # alone, so repeated captions keep the loss well above 0
-    assert report["final_loss"] < 0.95 * math.log(64)
+    assert report["final_loss"] < 0.8 * math.log(64)  # chance level of the contrastive loss
     assert report["heldout_retrieval_top1"] > 2 / 512  # well above picking one of 512 at random
 
 

@@ -459,46 +459,37 @@ def sample_still_scene(rng: np.random.Generator, height: int, width: int) -> Sce
     return Scene(texture, colour, background, distractors, (actor,))
 
 
-CAPTION_DETAILS = ("object", "place", "full")
-
-
-def caption(scene: Scene, detail: str = "full") -> str:
-    """Caption a still scene, naming its actor, then (``place``) where it is, then
-    (``full``) the background: "a red circle at the top left of a striped blue background"."""
+def caption(scene: Scene) -> str:
+    """Caption a still scene: "a red circle at the top left of a striped blue background"."""
     actor = scene.actors[0]
-    article = "an" if actor.colour[0] in "aeiou" else "a"
-    if detail == "object":
-        return f"{article} {actor.name}"
     height, width = scene.background.shape[:2]
     x, y = actor.centre[0]
     where = _WHERE[min(int(3 * y / height), 2)][min(int(3 * x / width), 2)]
-    if detail == "place":
-        return f"{article} {actor.name} {where} the picture"
+    article = "an" if actor.colour[0] in "aeiou" else "a"
     return f"{article} {actor.name} {where} a {scene.texture} {scene.colour} background"
 
 
 def caption_prompts(object_name: str, textures: Sequence[str] = TEXTURES) -> list[str]:
-    """Every caption the stills could give ``object_name`` ("red circle"), at every detail,
-    place, background texture and colour: a prompt ensemble in the captions' own form,
-    for naming objects zero-shot with the CLIP pre-trained on them."""
+    """Every caption the stills could give ``object_name`` ("red circle"), over places,
+    background textures and background colours: a prompt ensemble in the captions' own
+    form, for naming objects zero-shot with the CLIP pre-trained on them."""
     colour = object_name.split()[0]
     article = "an" if colour[0] in "aeiou" else "a"
-    wheres = [where for row in _WHERE for where in row]
-    return (
-        [f"{article} {object_name}"]
-        + [f"{article} {object_name} {where} the picture" for where in wheres]
-        + [f"{article} {object_name} {where} a {texture} {background} background"
-           for where in wheres for texture in textures for background in COLOURS if background != colour]
-    )
+    return [
+        f"{article} {object_name} {where} a {texture} {background} background"
+        for row in _WHERE
+        for where in row
+        for texture in textures
+        for background in COLOURS
+        if background != colour
+    ]
 
 
 def render_captioned_images(
     n: int, size: int | tuple[int, int] = 64, seed: int = 0, noise_std: float = 3.0
 ) -> tuple[torch.Tensor, list[str]]:
-    """``n`` still images, uint8 (n, H, W, 3), and their captions, each at a random detail
-    (:data:`CAPTION_DETAILS`: with the object alone in some captions, the object is what
-    matches an image to them, not the background). Image ``i`` depends only on
-    ``(seed, i)``, so a larger ``n`` extends a smaller one."""
+    """``n`` still images, uint8 (n, H, W, 3), and their captions. Image ``i`` depends only
+    on ``(seed, i)``, so a larger ``n`` extends a smaller one."""
     height, width = (size, size) if isinstance(size, int) else size
     images = np.empty((n, height, width, 3), np.uint8)
     captions = []
@@ -506,5 +497,5 @@ def render_captioned_images(
         rng = np.random.default_rng([seed, _STILLS, i])
         scene = sample_still_scene(rng, height, width)
         images[i] = render_scene(scene, noise_std, rng)[0]
-        captions.append(caption(scene, CAPTION_DETAILS[rng.integers(len(CAPTION_DETAILS))]))
+        captions.append(caption(scene))
     return torch.from_numpy(images), captions
