@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import av  # noqa: F401  (PyAV before decord: see tests/video_factory.py)
+import yaml
 
 from dist_video.cli import main
 from dist_video.demo.pretrain_clip import PretrainConfig, pretrain_clip
@@ -26,14 +27,17 @@ def test_tiny_demo_runs_end_to_end(tmp_path, capsys):
         for key in ("top1", "top5", "params_trainable", "train_seconds", "order_pair_accuracy_mean"):
             assert key in entry, (name, key)
         assert 0 <= entry["top1"] <= entry["top5"] <= 100
-        assert len(entry["order_pair_accuracy"]) == 2  # the tiny preset has 2 order pairs
+        assert sorted(entry["order_pair_accuracy"]) == ["left/right", "up/down"]  # the tiny preset's pairs
     embed = 32  # tiny CLIP's embedding width: the frame-averaging head is one E x E linear map
     assert methods["zero_shot"]["params_trainable"] == 0
     assert methods["frame_average"]["params_trainable"] == embed * embed + embed
     assert methods["dist"]["params_trainable"] > methods["frame_average"]["params_trainable"]
     assert methods["zero_shot"]["train_seconds"] == 0
     assert results["chance_top1"] == 25.0
-    for name in ("training_curves.png", "dist/eval/confusion_matrix.png", "dist/metrics.jsonl"):
+    # trained on clips rendered on the fly: no training videos on disk
+    assert yaml.safe_load((tmp_path / "dist" / "config.yaml").read_text())["data"]["format"] == "synthetic"
+    assert not (tmp_path / "data" / "something-something-v2-train.json").exists()
+    for name in ("training_curves.png", "order_pairs.png", "dist/eval/confusion_matrix.png", "dist/metrics.jsonl"):
         assert (tmp_path / name).is_file(), name
     # A second run reuses the data set and the pre-trained CLIP, and resumes the finished runs.
     cached = sorted(p.name for p in (tmp_path / "clip").iterdir())

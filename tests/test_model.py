@@ -195,3 +195,18 @@ def test_baseline_casts_its_frozen_towers_only():
     bf16 = model(_video(model))
     assert bf16.dtype == torch.float32
     torch.testing.assert_close(bf16, fp32, rtol=0, atol=0.5)
+
+
+def test_prompt_ensembles_average_normalised_text_features():
+    model = tiny_model()
+    single = torch.nn.functional.normalize(model.text_features(), dim=-1).clone()
+    model.set_class_prompts(["a", "b", "c"], [["a"], ["b"], ["c"]])
+    torch.testing.assert_close(model.text_features(), single)
+    model.set_class_names(["a", "b", "x", "c"])
+    parts = torch.nn.functional.normalize(model.text_features(), dim=-1)
+    model.set_class_prompts(["a", "bx", "c"], [["a"], ["b", "x"], ["c"]])
+    ensemble = model.text_features()
+    assert model.class_names == ["a", "bx", "c"] and ensemble.shape == (3, TINY_ARCH.embed_dim)
+    torch.testing.assert_close(ensemble[1], torch.nn.functional.normalize(parts[1] + parts[2], dim=0))
+    with pytest.raises(ValueError, match="prompts"):
+        model.set_class_prompts(["a", "b"], [["a"], []])

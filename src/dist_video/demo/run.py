@@ -258,7 +258,7 @@ def plot_order_pairs(results: dict, path: Path) -> None:
     ax.axhline(50, color="grey", linestyle="--", label="chance")
     ax.set_xticks(range(len(pairs)), pairs)
     ax.set(ylabel="accuracy within the pair (%)", ylim=(0, 100), title="telling a motion from its time reversal")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize="small")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
