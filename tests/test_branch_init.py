@@ -77,3 +77,17 @@ def test_motion_pooling_starts_as_a_mean():
         expected_g = ln_g(frames).mean(dim=1, keepdim=True)
     torch.testing.assert_close(s_out, expected_s, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(g_out, expected_g, atol=1e-5, rtol=1e-5)
+
+
+def test_motion_init_is_saved_and_the_weights_win_on_load(tmp_path):
+    from dist_video import load_pretrained, save_pretrained
+
+    model = tiny_model(init="motion").eval()
+    with torch.no_grad():
+        model.dist_net.temporal_stem.weight.mul_(3)  # "trained": no longer the initial filters
+    save_pretrained(model, tmp_path / "model")
+    loaded = load_pretrained(tmp_path / "model").eval()
+    assert loaded.branch_config.init == "motion"
+    video = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(video), model(video))
