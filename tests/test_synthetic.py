@@ -15,7 +15,7 @@ import torch
 
 from dist_video.cli import main
 from dist_video.config import ConfigError
-from dist_video.data import synthetic
+from dist_video.data import DataConfig, build_dataset, synthetic
 from dist_video.data.synthetic import (
     SYNTHETIC_CLASSES,
     SYNTHETIC_TEMPLATES,
@@ -27,7 +27,6 @@ from dist_video.data.synthetic import (
     render_captioned_images,
     render_clip,
 )
-from dist_video.data import DataConfig, build_dataset
 from dist_video.data.synthetic_render import COLOURS, SHAPES, TEXTURES, SceneStyle
 
 JSONS = (
