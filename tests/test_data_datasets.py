@@ -1,6 +1,7 @@
 """SSv2, Kinetics and list data sets read end to end, and the bad-data policy."""
 
 import logging
+import re
 
 import pytest
 import torch
@@ -200,3 +201,25 @@ def test_read_class_names_formats(tmp_path):
     (tmp_path / "c.txt").write_text("x\nx\n")
     with pytest.raises(ValueError, match="duplicate"):
         read_class_names(tmp_path / "c.txt")
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"left to right": "0", "right to left": "1", "left to right": "2"}', "'left to right' is given more than once"),
+    ('{"left to right": "0", "right to left": "0"}', "'left to right': 0, 'right to left': 0"),
+    ('{"a": "0", "b": "2"}', "out of range: 'b': 2"),
+    ('{"a": "zero"}', "'a' has index 'zero'"),
+])
+def test_inconsistent_labels_json_is_an_error_naming_the_entries(tmp_path, text, message):
+    path = tmp_path / "something-something-v2-labels.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
+        read_class_names(path)
+    assert str(path) in str(error.value)
+
+
+def test_class_numbers_given_twice_in_a_text_file_are_an_error(tmp_path):
+    (tmp_path / "classInd.txt").write_text("1 Archery\n2 Bowling\n2 Boxing\n")
+    with pytest.raises(ValueError, match="'Bowling': 2, 'Boxing': 2"):
+        read_class_names(tmp_path / "classInd.txt")
+    (tmp_path / "gaps.txt").write_text("1 Archery\n3 Boxing\n")  # numbered as written: gaps are fine here
+    assert read_class_names(tmp_path / "gaps.txt") == (["Archery", "Boxing"], {1: 0, 3: 1})

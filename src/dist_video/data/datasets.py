@@ -80,17 +80,20 @@ class Annotations:
 def read_class_names(path: str | Path) -> tuple[list[str], dict[int, int]]:
     """Class names from a file, and the map from the file's own class numbers to positions.
 
-    Accepts a JSON ``{name: index}`` (SSv2) or list, or text with one name per line
-    (numbered from 0) or ``index name`` per line (UCF101's classInd.txt, numbered as written).
+    Accepts a JSON ``{name: index}`` (SSv2; the indices must be 0..K-1, each once) or list,
+    or text with one name per line (numbered from 0) or ``index name`` per line (UCF101's
+    classInd.txt, numbered as written). A name or number given twice, or an SSv2 index
+    missing or out of range, is an error naming the file and the entries: such a file would
+    otherwise renumber the classes without a word.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"class-names file {path} does not exist")
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".json":
-        data = _load_json(path, text)
+        data = _load_json(path, text, object_pairs_hook=_pairs_without_repeats(path))
         if isinstance(data, dict):
-            numbered = sorted((int(index), name) for name, index in data.items())
+            numbered = sorted((_integer_index(path, name, index), name) for name, index in data.items())
         elif isinstance(data, list):
             numbered = list(enumerate(data))
         else:
@@ -107,7 +110,37 @@ def read_class_names(path: str | Path) -> tuple[list[str], dict[int, int]]:
     if len(set(names)) != len(names):
         duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
         raise ValueError(f"{path}: duplicate class names {duplicates[:5]}")
+    numbers = Counter(number for number, _ in numbered)
+    shared = sorted(number for number, count in numbers.items() if count > 1)
+    if shared:
+        entries = [f"{name!r}: {number}" for number, name in numbered if number in shared[:3]]
+        raise ValueError(f"{path}: class numbers given to more than one name: {', '.join(entries)}")
+    if path.suffix == ".json" and [number for number, _ in numbered] != list(range(len(numbered))):
+        outside = [f"{name!r}: {number}" for number, name in numbered if not 0 <= number < len(numbered)]
+        raise ValueError(f"{path}: class indices must be 0..{len(numbered) - 1}, each once; out of range: "
+                         f"{', '.join(outside[:3])}")
     return names, {number: position for position, (number, _) in enumerate(numbered)}
+
+
+def _pairs_without_repeats(path: Path):
+    """A JSON ``object_pairs_hook`` that refuses a key given twice in one object (JSON
+    itself keeps the last one silently)."""
+
+    def hook(pairs: list[tuple[str, object]]) -> dict:
+        repeated = sorted(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+        if repeated:
+            raise ValueError(f"{path}: the key {repeated[0]!r} is given more than once"
+                             + (f" (and {len(repeated) - 1} more)" if len(repeated) > 1 else ""))
+        return dict(pairs)
+
+    return hook
+
+
+def _integer_index(path: Path, name: str, index) -> int:
+    try:
+        return int(index)
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}: class {name!r} has index {index!r}, not an integer") from None
 
 
 def ssv2_class_name(template: str) -> str:
@@ -142,12 +175,12 @@ def flip_label_map(class_names: Sequence[str]) -> dict[int, int]:
 # ---- annotation readers ---------------------------------------------------------------
 
 
-def _load_json(path: Path, text: str | None = None):
+def _load_json(path: Path, text: str | None = None, object_pairs_hook=None):
     text = path.read_text(encoding="utf-8") if text is None else text
     if not text.strip():
         raise ValueError(f"annotation file {path} is empty")
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=object_pairs_hook)
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from err
 
