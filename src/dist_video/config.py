@@ -18,6 +18,7 @@ import yaml
 
 __all__ = [
     "ConfigError",
+    "check_field",
     "from_dict",
     "to_dict",
     "load_yaml",
@@ -35,12 +36,21 @@ class ConfigError(ValueError):
     """A config key is unknown, missing or of the wrong type."""
 
 
+def check_field(config: Any, name: str, ok: bool, message: str) -> None:
+    """Raise ``ValueError("name: message, got value")`` unless ``ok``: validation in a config
+    dataclass's ``__post_init__`` that names the key (:func:`from_dict` adds the file)."""
+    if not ok:
+        raise ValueError(f"{name}: {message}, got {getattr(config, name)!r}")
+
+
 def packaged_config_path(name: str) -> Path:
     """Resolve ``name`` to a YAML file: an existing path, or a config shipped in the package
     (``ssv2/vit-b16-8+16f`` or ``ssv2/vit-b16-8+16f.yaml``, searched under ``configs/``)."""
     path = Path(name)
     if path.is_file():
         return path
+    if path.is_absolute():
+        raise ConfigError(f"config file {path} does not exist")
     stem = name[:-5] if name.endswith(".yaml") else name
     for candidate in (PACKAGED_CONFIG_DIR / f"{stem}.yaml", *PACKAGED_CONFIG_DIR.rglob(f"{stem}.yaml")):
         if candidate.is_file():

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ..config import apply_overrides, from_dict, load_yaml
+from ..config import apply_overrides, check_field, from_dict, load_yaml
 from .transforms import CLIP_MEAN, CLIP_STD
 
 __all__ = ["DataConfig", "load_data_config"]
@@ -100,36 +100,31 @@ class DataConfig:
     def __post_init__(self) -> None:
         for name in ("num_frames", "sampling_interval", "num_temporal_views", "train_crop_size",
                      "test_scale", "test_crop_size"):
-            _check(self, name, getattr(self, name) >= 1, "must be >= 1")
-        _check(self, "num_spatial_crops", self.num_spatial_crops in (1, 3), "must be 1 or 3")
-        _check(self, "test_crop_size", self.test_crop_size <= self.test_scale, "must not exceed test_scale")
-        _check(self, "target_fps", self.target_fps is None or self.target_fps > 0, "must be positive")
-        _check(self, "num_workers", self.num_workers >= 0, "must be >= 0")
-        _check(self, "crop_scale", len(self.crop_scale) == 2 and 0 < self.crop_scale[0] <= self.crop_scale[1] <= 1,
+            check_field(self, name, getattr(self, name) >= 1, "must be >= 1")
+        check_field(self, "num_spatial_crops", self.num_spatial_crops in (1, 3), "must be 1 or 3")
+        check_field(self, "test_crop_size", self.test_crop_size <= self.test_scale, "must not exceed test_scale")
+        check_field(self, "target_fps", self.target_fps is None or self.target_fps > 0, "must be positive")
+        check_field(self, "num_workers", self.num_workers >= 0, "must be >= 0")
+        check_field(self, "crop_scale", len(self.crop_scale) == 2 and 0 < self.crop_scale[0] <= self.crop_scale[1] <= 1,
                "must be [min, max] with 0 < min <= max <= 1")
-        _check(self, "crop_ratio", len(self.crop_ratio) == 2 and 0 < self.crop_ratio[0] <= self.crop_ratio[1],
+        check_field(self, "crop_ratio", len(self.crop_ratio) == 2 and 0 < self.crop_ratio[0] <= self.crop_ratio[1],
                "must be [min, max] with 0 < min <= max")
         for name in ("brightness", "contrast", "saturation", "mixup_alpha", "cutmix_alpha"):
-            _check(self, name, getattr(self, name) >= 0, "must be >= 0")
-        _check(self, "hue", 0 <= self.hue <= 0.5, "must be in [0, 0.5]")
+            check_field(self, name, getattr(self, name) >= 0, "must be >= 0")
+        check_field(self, "hue", 0 <= self.hue <= 0.5, "must be in [0, 0.5]")
         for name in ("color_jitter_prob", "grayscale_prob", "mixup_switch_prob"):
-            _check(self, name, 0 <= getattr(self, name) <= 1, "must be in [0, 1]")
-        _check(self, "label_smoothing", 0 <= self.label_smoothing < 1, "must be in [0, 1)")
-        _check(self, "mean", len(self.mean) == 3, "must have 3 values")
-        _check(self, "std", len(self.std) == 3 and all(s > 0 for s in self.std), "must be 3 positive values")
+            check_field(self, name, 0 <= getattr(self, name) <= 1, "must be in [0, 1]")
+        check_field(self, "label_smoothing", 0 <= self.label_smoothing < 1, "must be in [0, 1)")
+        check_field(self, "mean", len(self.mean) == 3, "must have 3 values")
+        check_field(self, "std", len(self.std) == 3 and all(s > 0 for s in self.std), "must be 3 positive values")
         for split, path in self.annotations.items():
-            _check(self, "annotations", isinstance(path, (str, os.PathLike)), f"{split!r} must map to a file path")
+            check_field(self, "annotations", isinstance(path, (str, os.PathLike)), f"{split!r} must map to a file path")
 
     def annotation(self, split: str) -> Path:
         """The annotation file of ``split``; a clear error when the config has none."""
         if split not in self.annotations:
             raise ValueError(f"data.annotations has no entry for split {split!r} (it has {sorted(self.annotations)})")
         return Path(self.annotations[split])
-
-
-def _check(config: DataConfig, name: str, ok: bool, message: str) -> None:
-    if not ok:
-        raise ValueError(f"{name}: {message}, got {getattr(config, name)!r}")
 
 
 def load_data_config(path: str | Path, overrides: Sequence[str] = ()) -> DataConfig:

@@ -9,7 +9,7 @@ from typing import Literal, Sequence
 
 import yaml
 
-from ..config import ConfigError, apply_overrides, from_dict, load_yaml, to_dict
+from ..config import ConfigError, apply_overrides, check_field, from_dict, load_yaml, packaged_config_path, to_dict
 from ..data.config import DataConfig
 from ..io import atomic_path
 from ..models.zoo import ModelConfig, model_config_data
@@ -37,10 +37,17 @@ class TrainConfig:
     threads: int | None = None  # torch CPU threads
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ValueError(f"train.batch_size must be >= 1, got {self.batch_size}")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise ValueError(f"train.device must be auto, cpu or cuda[:N], got {self.device!r}")
+        check_field(self, "batch_size", self.batch_size >= 1, "must be >= 1")
+        check_field(self, "eval_batch_size", self.eval_batch_size is None or self.eval_batch_size >= 1,
+                    "must be >= 1 (or null: batch_size)")
+        check_field(self, "device", self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
+                    "must be auto, cpu or cuda[:N]")
+        check_field(self, "eval_every", self.eval_every >= 0, "must be >= 0 (0: only at the end)")
+        check_field(self, "checkpoint_every_steps", self.checkpoint_every_steps >= 0, "must be >= 0 (0: once per epoch)")
+        check_field(self, "log_every", self.log_every >= 1, "must be >= 1")
+        check_field(self, "max_steps_per_epoch", self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1,
+                    "must be >= 1 (or null)")
+        check_field(self, "threads", self.threads is None or self.threads >= 1, "must be >= 1 (or null)")
 
 
 @dataclass
@@ -65,9 +72,10 @@ def _resolve_model(data: dict, where: str) -> dict:
 
 def load_experiment(path: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
     """Read, merge and validate an experiment config; errors name the key and the file."""
-    data = _resolve_model(load_yaml(path), str(path))
+    where = str(packaged_config_path(str(path)))  # the file, also for a packaged recipe's name
+    data = _resolve_model(load_yaml(path), where)
     data = apply_overrides(data, list(overrides))
-    return from_dict(ExperimentConfig, data, str(path))
+    return from_dict(ExperimentConfig, data, where)
 
 
 def save_experiment(config: ExperimentConfig, path: str | Path) -> None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..config import check_field
+
 __all__ = ["OptimConfig", "parameter_groups", "build_optimizer", "WarmupCosine"]
 
 
@@ -29,10 +31,18 @@ class OptimConfig:
     clip_grad_norm: float | None = None
 
     def __post_init__(self) -> None:
-        if self.lr <= 0 or self.epochs <= 0 or self.grad_accumulation < 1:
-            raise ValueError("optim: lr and epochs must be positive and grad_accumulation >= 1")
-        if not 0 <= self.warmup_epochs <= self.epochs:
-            raise ValueError(f"optim.warmup_epochs ({self.warmup_epochs}) must lie in [0, epochs]")
+        check_field(self, "lr", self.lr > 0, "must be positive")
+        check_field(self, "reference_batch", self.reference_batch >= 1, "must be >= 1")
+        check_field(self, "weight_decay", self.weight_decay >= 0, "must be >= 0")
+        check_field(self, "betas", len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas),
+                    "must be two numbers in [0, 1)")
+        check_field(self, "epochs", self.epochs >= 1, "must be >= 1")
+        check_field(self, "warmup_epochs", 0 <= self.warmup_epochs <= self.epochs, "must lie in [0, epochs]")
+        check_field(self, "warmup_start_lr", self.warmup_start_lr >= 0, "must be >= 0")
+        check_field(self, "min_lr", self.min_lr >= 0, "must be >= 0")
+        check_field(self, "grad_accumulation", self.grad_accumulation >= 1, "must be >= 1")
+        check_field(self, "clip_grad_norm", self.clip_grad_norm is None or self.clip_grad_norm > 0,
+                    "must be positive (or null: no clipping)")
 
     def scaled_lr(self, global_batch: int) -> float:
         return self.lr * global_batch / self.reference_batch if self.scale_lr else self.lr
