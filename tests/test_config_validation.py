@@ -48,3 +48,13 @@ def test_a_missing_config_file_is_named(tmp_path):
         load_experiment(missing)
     with pytest.raises(ConfigError, match="neither a file nor a packaged config"):
         load_experiment("ssv2/no-such-recipe")
+
+
+@pytest.mark.parametrize("flag", [["--views", "0"], ["--top-k", "-1"], ["--top-k", "two"]])
+def test_predict_refuses_counts_below_one(flag, capsys):
+    from dist_video.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", "clip.mp4", "--checkpoint", "model", *flag])
+    assert exit_.value.code == 2
+    assert f"argument {flag[0]}: expected an integer >= 1" in capsys.readouterr().err

@@ -221,11 +221,22 @@ def _training_commands(sub: argparse._SubParsersAction) -> None:
     predict.add_argument("--checkpoint", required=True,
                          help="model directory, training checkpoint (.pt) or release checkpoint (.pyth)")
     predict.add_argument("--labels", help="class names: a file (one per line) or 'a,b,c' (open vocabulary)")
-    predict.add_argument("--top-k", type=int, default=5)
-    predict.add_argument("--views", type=int, default=1, help="temporal views averaged per video")
+    predict.add_argument("--top-k", type=_positive_int, default=5, help="how many classes to print (default 5)")
+    predict.add_argument("--views", type=_positive_int, default=1, help="temporal views averaged per video")
     predict.add_argument("--device", default="cuda" if _cuda() else "cpu")
     predict.add_argument("--json", action="store_true", help="one JSON object per video")
     predict.set_defaults(func=_run_predict)
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
 
 
 def _cuda() -> bool:
