@@ -4,11 +4,53 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import tempfile
+import warnings
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
-__all__ = ["atomic_path"]
+import torch
+
+__all__ = ["CheckpointError", "atomic_path", "read_torch_file", "read_safetensors"]
+
+
+class CheckpointError(ValueError):
+    """A checkpoint or weights file is unreadable, unsafe, or does not fit the model."""
+
+
+def read_torch_file(path: str | Path) -> Any:
+    """``torch.load(path, weights_only=True)`` on CPU: plain tensors and containers only,
+    nothing executable. A file that is not one (truncated, empty, another format, or a
+    pickle holding objects) raises :class:`CheckpointError` naming it; unsafe loading is
+    never offered."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        with warnings.catch_warnings():  # torch's note on a foreign pickle protocol; refused below anyway
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(f"{path}: not a safe checkpoint: it holds Python objects besides tensors and plain "
+                              "containers, and such files are not loaded") from None
+    except (RuntimeError, EOFError, KeyError, ValueError, OSError) as err:
+        reason = str(err).split(". ")[0] or "the file is empty"
+        raise CheckpointError(f"{path}: not a valid checkpoint (truncated, empty or another format: {reason})") from None
+
+
+def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """A ``.safetensors`` file's tensors; a damaged file raises :class:`CheckpointError`."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file not found: {path}")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"{path}: not a valid safetensors file ({err})") from None
 
 
 @contextlib.contextmanager

@@ -12,11 +12,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from open_clip.loss import ClipLoss
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from tqdm import tqdm
 
 from ..data.synthetic import render_captioned_images
-from ..io import atomic_path
+from ..io import atomic_path, read_safetensors
 from ..models.clip import CLIP_MEAN, CLIP_STD, CLIPArch, build_clip, tokenize_prompts
 
 __all__ = ["PretrainConfig", "pretrain_clip", "load_or_pretrain_clip"]
@@ -105,7 +105,7 @@ def load_or_pretrain_clip(config: PretrainConfig, path: str | Path, show_progres
     cached)."""
     path = Path(path)
     if path.is_file():
-        load_file(str(path))  # fails loudly on a damaged cache
+        read_safetensors(path)  # fails loudly on a damaged cache
         return path, {}
     model, report = pretrain_clip(config, show_progress)
     state = {k: v.contiguous() for k, v in model.state_dict().items()}

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..io import atomic_path
+from ..io import atomic_path, read_torch_file
 
 __all__ = ["save_checkpoint", "load_checkpoint", "capture_rng", "restore_rng"]
 
@@ -22,11 +22,8 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``: plain
-    tensors and containers only, nothing executable)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    tensors and containers only, nothing executable; see :func:`~dist_video.io.read_torch_file`)."""
+    return read_torch_file(path)
 
 
 def capture_rng() -> dict[str, Any]:

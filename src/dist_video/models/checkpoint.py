@@ -10,10 +10,10 @@ from typing import Mapping, Sequence
 
 import torch
 import yaml
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from ..config import from_dict, to_dict
-from ..io import atomic_path
+from ..io import CheckpointError, atomic_path, read_safetensors, read_torch_file
 from .clip import CLIP_MEAN, CLIP_STD, CLIPArch, build_clip, infer_clip_arch
 from .dist import DiST
 from .dist_branch import DiSTBranchConfig
@@ -35,10 +35,6 @@ CONFIG_FILE = "config.yaml"
 _PREFIXES = ("module.", "backbone.base_encoder.")
 
 
-class CheckpointError(ValueError):
-    """A checkpoint does not fit the model: missing, unexpected or wrongly shaped keys."""
-
-
 def _strip_prefixes(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     out = {}
     for key, value in state_dict.items():
@@ -56,13 +52,7 @@ def read_official_state_dict(source: str | Path | Mapping[str, torch.Tensor]) ->
     if isinstance(source, Mapping):
         state = source
     else:
-        path = Path(source)
-        if not path.is_file():
-            raise FileNotFoundError(f"checkpoint not found: {path}")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:  # unpickling refused or not a torch file
-            raise CheckpointError(f"{path}: cannot be read as a weights-only torch checkpoint: {err}") from err
+        state = read_torch_file(source)
     if "model_state" in state:
         state = state["model_state"]
     elif "state_dict" in state and isinstance(state["state_dict"], Mapping):
@@ -206,7 +196,7 @@ def load_pretrained(directory: str | Path, class_names: Sequence[str] | None = N
         config.get("prompt_prefix", ""),
         config["selected_layers"],
     )
-    load_checked(model, load_file(str(directory / WEIGHTS_FILE)), str(directory / WEIGHTS_FILE))
+    load_checked(model, read_safetensors(directory / WEIGHTS_FILE), str(directory / WEIGHTS_FILE))
     return model.eval()
 
 

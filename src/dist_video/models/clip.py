@@ -15,6 +15,8 @@ from open_clip.model import CLIP, CLIPTextCfg, CLIPVisionCfg
 from open_clip.tokenizer import SimpleTokenizer
 from torch import nn
 
+from ..io import read_safetensors, read_torch_file
+
 __all__ = [
     "CLIP_MEAN",
     "CLIP_STD",
@@ -107,14 +109,12 @@ def load_clip_weights(path: str | Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise FileNotFoundError(f"CLIP weights not found: {path}")
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        state = load_file(str(path))
+        state = read_safetensors(path)
     else:
         try:  # OpenAI's files are TorchScript archives; their state dict is plain tensors
             state = torch.jit.load(str(path), map_location="cpu").state_dict()
         except RuntimeError:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = read_torch_file(path)
             state = state.get("state_dict", state)
     for key in ("input_resolution", "context_length", "vocab_size"):
         state.pop(key, None)

@@ -1,0 +1,55 @@
+"""Unreadable or unsafe checkpoint files end in one clear error naming the file, and never
+in a suggestion to load them unsafely."""
+
+import pickle
+
+import pytest
+import torch
+
+from conftest import tiny_model
+from dist_video import CheckpointError, load_pretrained, save_pretrained
+from dist_video.cli import main
+from dist_video.engine.checkpointing import load_checkpoint, save_checkpoint
+
+
+class Payload:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def _bad_files(tmp_path):
+    save_checkpoint({"trainable": {"w": torch.ones(3)}}, tmp_path / "good.pt")
+    data = (tmp_path / "good.pt").read_bytes()
+    (tmp_path / "truncated.pt").write_bytes(data[: len(data) // 2])
+    (tmp_path / "empty.pt").write_bytes(b"")
+    (tmp_path / "text.pt").write_text("hello")
+    torch.save({"x": Payload()}, tmp_path / "payload.pt")
+    (tmp_path / "pickle.pt").write_bytes(pickle.dumps({"x": Payload()}))
+    return {"truncated.pt": "not a valid checkpoint", "empty.pt": "not a valid checkpoint",
+            "text.pt": "not a valid checkpoint", "payload.pt": "not a safe checkpoint",
+            "pickle.pt": "not a safe checkpoint"}
+
+
+def test_bad_training_checkpoints_are_named(tmp_path, capsys):
+    for name, message in _bad_files(tmp_path).items():
+        with pytest.raises(CheckpointError, match=message) as error:
+            load_checkpoint(tmp_path / name)
+        text = str(error.value)
+        assert str(tmp_path / name) in text and "weights_only" not in text and "\n" not in text
+    assert "this must never run" not in capsys.readouterr().out
+
+
+def test_predict_on_a_payload_file_is_one_line(tmp_path, capsys):
+    _bad_files(tmp_path)
+    assert main(["predict", "clip.mp4", "--checkpoint", str(tmp_path / "payload.pt")]) == 2
+    out, err = capsys.readouterr()
+    assert "this must never run" not in out
+    assert err.count("\n") == 1 and "not a safe checkpoint" in err and "weights_only" not in err
+
+
+def test_truncated_safetensors_is_named(tmp_path):
+    save_pretrained(tiny_model(), tmp_path / "model")
+    weights = tmp_path / "model" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])
+    with pytest.raises(CheckpointError, match="not a valid safetensors file"):
+        load_pretrained(tmp_path / "model")
