@@ -230,3 +230,28 @@ def test_eval_and_predict_commands(tmp_path, dataset_dir, capsys):
                  "--labels", "jumping,swimming,reading"]) == 0
     names = {r["label"] for r in json.loads(capsys.readouterr().out)["top_k"]}
     assert names == {"jumping", "swimming", "reading"}
+
+
+def test_resume_with_other_settings_is_refused_and_keeps_the_record(tmp_path, dataset_dir, capsys):
+    path = write_config(tmp_path / "r.yaml", dataset_dir, tmp_path / "run", optim={"epochs": 1},
+                        train={"eval_every": 0})
+    assert main(["train", str(path)]) == 0
+    record = (tmp_path / "run" / "config.yaml").read_text()
+    capsys.readouterr()
+    wider = ["--set", "model.branch.temporal_dim=32"]
+    assert main(["train", str(path), *wider]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "model.branch.temporal_dim (16 -> 32)" in err and "last.pt" in err
+    assert (tmp_path / "run" / "config.yaml").read_text() == record  # still describes the checkpoint
+    # runtime settings may change; real ones only when asked, and then the record follows
+    assert main(["train", str(path), "--set", "train.threads=2", "--set", "data.num_workers=0"]) == 0
+    longer = ["--set", "optim.epochs=2"]
+    assert main(["train", str(path), *longer]) == 2
+    assert main(["train", str(path), *longer, "--allow-config-change"]) == 0
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["optim"]["epochs"] == 2
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["epoch"] == 2
+    # a size change accepted by the flag still cannot load: one clear line
+    record = (tmp_path / "run" / "config.yaml").read_text()
+    assert main(["train", str(path), *longer, *wider, "--allow-config-change"]) == 2
+    assert "does not fit this model" in capsys.readouterr().err
+    assert (tmp_path / "run" / "config.yaml").read_text() == record

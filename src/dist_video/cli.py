@@ -205,6 +205,9 @@ def _training_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("config", help="experiment YAML (see src/dist_video/configs/experiments)")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config key, e.g. --set optim.lr=1e-4 (repeatable)")
+    train.add_argument("--allow-config-change", action="store_true",
+                       help="resume OUTPUT_DIR/last.pt although the settings differ from the ones it was written "
+                       "with (refused otherwise, naming the keys)")
     train.set_defaults(func=_run_train)
 
     evaluate = sub.add_parser("eval", help="multi-view evaluation of a checkpoint",
@@ -250,7 +253,7 @@ def _run_train(args: argparse.Namespace) -> int:
     from .engine.trainer import train
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    metrics = train(load_experiment(args.config, args.overrides))
+    metrics = train(load_experiment(args.config, args.overrides), args.allow_config_change)
     if metrics:
         print(json.dumps(metrics))
     return 0

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ..config import to_dict
 from ..data import MixupCutmix, build_dataset, build_loader
-from ..io import atomic_path
+from ..io import CheckpointError, atomic_path
 from ..models.checkpoint import save_pretrained
 from ..models.clip import build_clip
 from ..models.dist import DiST
@@ -109,17 +109,19 @@ class _MetricsLog:
             self.writer.close()
 
 
-def train(config: ExperimentConfig) -> dict:
+def train(config: ExperimentConfig, allow_config_change: bool = False) -> dict:
     """Train the DiST branch as ``config`` says; resumes from ``output_dir/last.pt`` when it
-    exists. Returns the final validation metrics (rank 0; others get an empty dict)."""
+    exists, which must have been written with the same settings (but for
+    :data:`RUNTIME_KEYS`) unless ``allow_config_change``. Returns the final validation
+    metrics (rank 0; others get an empty dict)."""
     env = init_distributed(config.train.device)
     try:
-        return _train(config, env)
+        return _train(config, env, allow_config_change)
     finally:
         shutdown(env)
 
 
-def _train(config: ExperimentConfig, env: DistEnv) -> dict:
+def _train(config: ExperimentConfig, env: DistEnv, allow_config_change: bool) -> dict:
     tc, oc = config.train, config.optim
     if tc.threads:
         torch.set_num_threads(tc.threads)
@@ -134,8 +136,10 @@ def _train(config: ExperimentConfig, env: DistEnv) -> dict:
         raise ValueError("the training and validation splits have different class lists")
     clip_source = _frozen_clip_source(config, out, env)
     config = replace(config, model=replace(config.model, clip=replace(config.model.clip, pretrained=clip_source)))
-    if env.is_main:
-        save_experiment(config, out / "config.yaml")
+    last_path = out / "last.pt"
+    resume = load_checkpoint(last_path) if last_path.is_file() else None
+    if resume is not None:
+        _check_resumable(resume["config"], to_dict(config), last_path, allow_config_change)
 
     model = build_model_for_run(config, train_set.class_names, clip_source).to(env.device)
     if model.num_frames != config.data.num_frames:
@@ -161,10 +165,13 @@ def _train(config: ExperimentConfig, env: DistEnv) -> dict:
                         dc.label_smoothing, seed=tc.seed * 1000 + env.rank)
 
     epoch, step_in_epoch, best_top1 = 0, 0, -1.0
-    last_path = out / "last.pt"
-    if last_path.is_file():
-        state = load_checkpoint(last_path)
-        model.trainable.load_state_dict(state["trainable"])
+    if resume is not None:
+        state = resume
+        try:
+            model.trainable.load_state_dict(state["trainable"])
+        except RuntimeError as err:
+            detail = (str(err).splitlines()[1:] or [str(err)])[0].strip()
+            raise CheckpointError(f"{last_path} does not fit this model: {detail}") from None
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
@@ -175,6 +182,8 @@ def _train(config: ExperimentConfig, env: DistEnv) -> dict:
             log.info("resumed from %s at epoch %d, step %d", last_path, epoch, step_in_epoch)
     else:
         torch.manual_seed(tc.seed + env.rank)
+    if env.is_main:  # only once the run is known to be valid: a failed resume keeps the record of its checkpoint
+        save_experiment(config, out / "config.yaml")
 
     def checkpoint(path: Path, next_epoch: int, next_step: int) -> None:
         rngs = _gather_rng(env)
@@ -264,6 +273,38 @@ def _train(config: ExperimentConfig, env: DistEnv) -> dict:
     finally:
         metrics_log.close()
     return metrics
+
+
+# Settings that change how a run executes, not what it computes: free to change on resume.
+RUNTIME_KEYS = ("train.threads", "train.device", "train.log_every", "train.eval_batch_size",
+                "train.checkpoint_every_steps", "data.num_workers", "data.pin_memory", "data.persistent_workers",
+                "data.decoder")
+
+
+def _flatten(data: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def _check_resumable(saved: dict, current: dict, path: Path, allow_change: bool) -> None:
+    """Refuse to resume the run of ``path`` with settings other than its own (the keys that
+    differ are named), unless ``allow_change``, which logs them."""
+    before, after = _flatten(saved), _flatten(current)
+    changed = sorted(k for k in before.keys() | after.keys()
+                     if before.get(k) != after.get(k) and k not in RUNTIME_KEYS)
+    if not changed:
+        return
+    listed = ", ".join(f"{k} ({before.get(k)!r} -> {after.get(k)!r})" for k in changed[:6])
+    more = f" and {len(changed) - 6} more" if len(changed) > 6 else ""
+    if not allow_change:
+        raise ValueError(f"{path} was written with other settings: {listed}{more}; use another output folder, "
+                         "or resume with the new settings (dist-video train --allow-config-change)")
+    log.warning("resuming %s with changed settings: %s%s", path, listed, more)
 
 
 def _evaluate(model: DiST, loader, dataset, env: DistEnv, out: Path, epoch: int) -> dict:
