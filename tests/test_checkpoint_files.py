@@ -5,6 +5,7 @@ import pickle
 
 import pytest
 import torch
+import yaml
 
 from conftest import tiny_model
 from dist_video import CheckpointError, load_pretrained, save_pretrained
@@ -52,4 +53,18 @@ def test_truncated_safetensors_is_named(tmp_path):
     weights = tmp_path / "model" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:-100])
     with pytest.raises(CheckpointError, match="not a valid safetensors file"):
+        load_pretrained(tmp_path / "model")
+
+
+def test_damaged_model_config_is_named(tmp_path):
+    save_pretrained(tiny_model(), tmp_path / "model")
+    config = tmp_path / "model" / "config.yaml"
+    text = config.read_text()
+    config.write_text("format: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(ValueError, match=f"{config}: not valid YAML"):
+        load_pretrained(tmp_path / "model")
+    saved = yaml.safe_load(text)
+    del saved["branch"]
+    config.write_text(yaml.safe_dump(saved))
+    with pytest.raises(CheckpointError, match=r"missing key\(s\) \['branch'\]"):
         load_pretrained(tmp_path / "model")

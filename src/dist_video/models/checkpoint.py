@@ -12,7 +12,7 @@ import torch
 import yaml
 from safetensors.torch import save_file
 
-from ..config import from_dict, to_dict
+from ..config import from_dict, load_yaml, to_dict
 from ..io import CheckpointError, atomic_path, read_safetensors, read_torch_file
 from .clip import CLIP_MEAN, CLIP_STD, CLIPArch, build_clip, infer_clip_arch
 from .dist import DiST
@@ -184,9 +184,12 @@ def load_pretrained(directory: str | Path, class_names: Sequence[str] | None = N
     config_path = directory / CONFIG_FILE
     if not config_path.is_file():
         raise FileNotFoundError(f"{directory}: no {CONFIG_FILE}; not a dist-video model directory")
-    config = yaml.safe_load(config_path.read_text())
+    config = load_yaml(config_path)  # safe YAML; a damaged file is a ConfigError naming it
     if config.get("format") != FORMAT:
         raise CheckpointError(f"{config_path}: unknown format {config.get('format')!r} (expected {FORMAT!r})")
+    missing = [key for key in ("clip_arch", "branch", "class_names", "selected_layers") if key not in config]
+    if missing:
+        raise CheckpointError(f"{config_path}: missing key(s) {missing}")
     arch = from_dict(CLIPArch, config["clip_arch"], f"{config_path}: clip_arch")
     branch = from_dict(DiSTBranchConfig, config["branch"], f"{config_path}: branch")
     model = DiST(
