@@ -101,7 +101,16 @@ def test_resume_after_interruption_matches_uninterrupted(tmp_path, dataset_dir, 
     state = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
     assert (state["epoch"], state["step_in_epoch"]) == (1, 1)
     monkeypatch.setattr(trainer_module, "soft_target_cross_entropy", real_loss)
+    # what a process killed mid-write leaves: a temporary, and rows logged after the checkpoint
+    stale = tmp_path / "b" / ".last.pt.x1y2z3.tmp"
+    stale.write_bytes(b"partial")
+    with (tmp_path / "b" / "metrics.jsonl").open("a") as f:
+        f.write(json.dumps({"step": 8, "epoch": 2, "loss": 9.9, "lr": 0.1, "clips_per_s": 1.0}) + "\n")
     train(interrupted)
+    assert not stale.exists()
+    rows = [json.loads(line) for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    steps = [row["step"] for row in rows if "loss" in row]
+    assert steps == sorted(set(steps)) and 9.9 not in [row.get("loss") for row in rows]
 
     a, b = trained_weights(tmp_path / "a"), trained_weights(tmp_path / "b")
     assert a.keys() == b.keys()
@@ -236,6 +245,10 @@ def test_resume_with_other_settings_is_refused_and_keeps_the_record(tmp_path, da
     path = write_config(tmp_path / "r.yaml", dataset_dir, tmp_path / "run", optim={"epochs": 1},
                         train={"eval_every": 0})
     assert main(["train", str(path)]) == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("config.yaml", "last.pt", "metrics.jsonl", "model/model.safetensors"):
+        assert (tmp_path / "run" / name).stat().st_mode & 0o777 == 0o666 & ~mask, name  # the umask's, not 0600
     record = (tmp_path / "run" / "config.yaml").read_text()
     capsys.readouterr()
     wider = ["--set", "model.branch.temporal_dim=32"]

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import torch
 
-__all__ = ["CheckpointError", "atomic_path", "read_torch_file", "read_safetensors"]
+__all__ = ["CheckpointError", "atomic_path", "remove_stale_temporaries", "read_torch_file", "read_safetensors"]
 
 
 class CheckpointError(ValueError):
@@ -53,6 +53,25 @@ def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: not a valid safetensors file ({err})") from None
 
 
+_TEMPORARY = ".tmp"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporaries that :func:`atomic_path` left in ``folder`` when a process
+    died mid-write (``.NAME.XXXX.tmp``); returns them. Call it only where no write is in
+    progress (a run's folder when the run starts)."""
+    stale = [p for p in Path(folder).glob(f".*{_TEMPORARY}") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is renamed onto ``path``.
@@ -61,10 +80,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TEMPORARY, dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would outlive the rename: follow the umask
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

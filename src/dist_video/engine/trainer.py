@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ..config import to_dict
 from ..data import MixupCutmix, build_dataset, build_loader
-from ..io import CheckpointError, atomic_path
+from ..io import CheckpointError, atomic_path, remove_stale_temporaries
 from ..models.checkpoint import save_pretrained
 from ..models.clip import build_clip
 from ..models.dist import DiST
@@ -83,16 +83,25 @@ def _autocast(device: torch.device, precision: str):
 
 
 class _MetricsLog:
-    """Rank-0 metrics: a JSON-lines file and TensorBoard scalars."""
+    """Rank-0 metrics: a JSON-lines file and TensorBoard scalars. Rows past ``start_step``
+    (logged after the checkpoint a run resumes from) are dropped, so that a resumed run
+    logs each step once."""
 
-    def __init__(self, out: Path, enabled: bool):
+    def __init__(self, out: Path, enabled: bool, start_step: int):
         self.enabled = enabled
         self.writer = None
         if enabled:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.file = (out / "metrics.jsonl").open("a")
-            self.writer = SummaryWriter(str(out / "tensorboard"))
+            path = out / "metrics.jsonl"
+            if path.is_file():
+                rows = [line for line in path.read_text().splitlines() if line.strip()]
+                kept = [line for line in rows if json.loads(line)["step"] <= start_step]
+                if len(kept) < len(rows):
+                    with atomic_path(path) as tmp:
+                        tmp.write_text("".join(f"{line}\n" for line in kept))
+            self.file = path.open("a")
+            self.writer = SummaryWriter(str(out / "tensorboard"), purge_step=start_step + 1 if start_step else None)
 
     def log(self, step: int, **values) -> None:
         if not self.enabled:
@@ -129,6 +138,10 @@ def _train(config: ExperimentConfig, env: DistEnv, allow_config_change: bool) ->
         torch.use_deterministic_algorithms(True, warn_only=True)
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if env.is_main:  # left by a process killed mid-write
+        for folder in (out, out / "model", out / "eval"):
+            for path in remove_stale_temporaries(folder):
+                log.info("removed %s, left by an interrupted write", path)
 
     train_set = build_dataset(config.data, config.data.train_split, train=True)
     val_set = build_dataset(config.data, config.data.eval_split, train=False)
@@ -207,7 +220,7 @@ def _train(config: ExperimentConfig, env: DistEnv, allow_config_change: bool) ->
             log.info("%s: training already finished (%d epochs); nothing to do", last_path, oc.epochs)
         summary = out / "eval" / "metrics.json"
         return json.loads(summary.read_text()) if env.is_main and summary.is_file() else {}
-    metrics_log = _MetricsLog(out, env.is_main)
+    metrics_log = _MetricsLog(out, env.is_main, epoch * steps_per_epoch + step_in_epoch)
     metrics: dict = {}
     try:
         while epoch < oc.epochs:
