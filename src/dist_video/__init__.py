@@ -6,7 +6,8 @@
 >>> logits = model(video)  # (B, 3, T, H, W) CLIP-normalised -> (B, K)  # doctest: +SKIP
 """
 
-from .models.checkpoint import CheckpointError, from_official_checkpoint, load_model, load_pretrained, save_pretrained
+from .errors import CheckpointError, ConfigError, DataError, UserError
+from .models.checkpoint import from_official_checkpoint, load_model, load_pretrained, save_pretrained
 from .models.dist import DiST
 from .models.dist_branch import DiSTBranchConfig
 from .models.zoo import create_model, list_models
@@ -16,7 +17,10 @@ __version__ = "0.1.0"
 __all__ = [
     "DiST",
     "DiSTBranchConfig",
+    "UserError",
+    "ConfigError",
     "CheckpointError",
+    "DataError",
     "create_model",
     "list_models",
     "from_official_checkpoint",

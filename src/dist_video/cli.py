@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from .errors import UserError
+
 
 def _data_commands(sub: argparse._SubParsersAction) -> None:
     """Data-pipeline commands (check-data, bench-data)."""
@@ -332,9 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, KeyError, FileNotFoundError) as err:
-        # Config, checkpoint and data errors are the user's to fix: one line, no traceback
-        # (DIST_VIDEO_DEBUG=1 shows it).
+    except (UserError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as err:
+        # The user's mistakes (bad data, config, file, flag): one line, no traceback
+        # (DIST_VIDEO_DEBUG=1 shows it). Anything else is a bug and shows its traceback.
         if os.environ.get("DIST_VIDEO_DEBUG"):
             raise
         print(f"dist-video {args.command}: error: {err}", file=sys.stderr)

@@ -16,6 +16,8 @@ from typing import Any, Mapping, TypeVar
 
 import yaml
 
+from .errors import ConfigError
+
 __all__ = [
     "ConfigError",
     "check_field",
@@ -30,10 +32,6 @@ __all__ = [
 
 PACKAGED_CONFIG_DIR = Path(__file__).parent / "configs"
 T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-    """A config key is unknown, missing or of the wrong type."""
 
 
 def check_field(config: Any, name: str, ok: bool, message: str) -> None:

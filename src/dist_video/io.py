@@ -12,11 +12,9 @@ from typing import Any, Iterator
 
 import torch
 
+from .errors import CheckpointError
+
 __all__ = ["CheckpointError", "atomic_path", "remove_stale_temporaries", "read_torch_file", "read_safetensors"]
-
-
-class CheckpointError(ValueError):
-    """A checkpoint or weights file is unreadable, unsafe, or does not fit the model."""
 
 
 def read_torch_file(path: str | Path) -> Any:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ..config import apply_overrides, check_field, from_dict, load_yaml
+from ..config import ConfigError, apply_overrides, check_field, from_dict, load_yaml
 from .transforms import CLIP_MEAN, CLIP_STD
 
 __all__ = ["DataConfig", "load_data_config"]
@@ -123,7 +123,7 @@ class DataConfig:
     def annotation(self, split: str) -> Path:
         """The annotation file of ``split``; a clear error when the config has none."""
         if split not in self.annotations:
-            raise ValueError(f"data.annotations has no entry for split {split!r} (it has {sorted(self.annotations)})")
+            raise ConfigError(f"data.annotations has no entry for split {split!r} (it has {sorted(self.annotations)})")
         return Path(self.annotations[split])
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
+from ..errors import DataError
 from .config import DataConfig
 from .decode import DecodeError, open_video
 from .sampling import FrameSampler
@@ -97,7 +98,7 @@ def read_class_names(path: str | Path) -> tuple[list[str], dict[int, int]]:
         elif isinstance(data, list):
             numbered = list(enumerate(data))
         else:
-            raise ValueError(f"{path}: expected a JSON object {{name: index}} or a list of names")
+            raise DataError(f"{path}: expected a JSON object {{name: index}} or a list of names")
     else:
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         if lines and all(re.fullmatch(r"\d+\s+\S.*", line) for line in lines):
@@ -105,19 +106,19 @@ def read_class_names(path: str | Path) -> tuple[list[str], dict[int, int]]:
         else:
             numbered = list(enumerate(lines))
     if not numbered:
-        raise ValueError(f"class-names file {path} is empty")
+        raise DataError(f"class-names file {path} is empty")
     names = [name for _, name in numbered]
     if len(set(names)) != len(names):
         duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
-        raise ValueError(f"{path}: duplicate class names {duplicates[:5]}")
+        raise DataError(f"{path}: duplicate class names {duplicates[:5]}")
     numbers = Counter(number for number, _ in numbered)
     shared = sorted(number for number, count in numbers.items() if count > 1)
     if shared:
         entries = [f"{name!r}: {number}" for number, name in numbered if number in shared[:3]]
-        raise ValueError(f"{path}: class numbers given to more than one name: {', '.join(entries)}")
+        raise DataError(f"{path}: class numbers given to more than one name: {', '.join(entries)}")
     if path.suffix == ".json" and [number for number, _ in numbered] != list(range(len(numbered))):
         outside = [f"{name!r}: {number}" for number, name in numbered if not 0 <= number < len(numbered)]
-        raise ValueError(f"{path}: class indices must be 0..{len(numbered) - 1}, each once; out of range: "
+        raise DataError(f"{path}: class indices must be 0..{len(numbered) - 1}, each once; out of range: "
                          f"{', '.join(outside[:3])}")
     return names, {number: position for position, (number, _) in enumerate(numbered)}
 
@@ -129,7 +130,7 @@ def _pairs_without_repeats(path: Path):
     def hook(pairs: list[tuple[str, object]]) -> dict:
         repeated = sorted(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
         if repeated:
-            raise ValueError(f"{path}: the key {repeated[0]!r} is given more than once"
+            raise DataError(f"{path}: the key {repeated[0]!r} is given more than once"
                              + (f" (and {len(repeated) - 1} more)" if len(repeated) > 1 else ""))
         return dict(pairs)
 
@@ -140,7 +141,7 @@ def _integer_index(path: Path, name: str, index) -> int:
     try:
         return int(index)
     except (TypeError, ValueError):
-        raise ValueError(f"{path}: class {name!r} has index {index!r}, not an integer") from None
+        raise DataError(f"{path}: class {name!r} has index {index!r}, not an integer") from None
 
 
 def ssv2_class_name(template: str) -> str:
@@ -178,11 +179,11 @@ def flip_label_map(class_names: Sequence[str]) -> dict[int, int]:
 def _load_json(path: Path, text: str | None = None, object_pairs_hook=None):
     text = path.read_text(encoding="utf-8") if text is None else text
     if not text.strip():
-        raise ValueError(f"annotation file {path} is empty")
+        raise DataError(f"annotation file {path} is empty")
     try:
         return json.loads(text, object_pairs_hook=object_pairs_hook)
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from err
+        raise DataError(f"{path}: not valid JSON ({err})") from err
 
 
 def _index_videos(root: Path, recursive: bool) -> dict[str, str]:
@@ -210,13 +211,13 @@ def _resolve(records: list[tuple[str, str, int]], index: dict[str, str]) -> tupl
 
 def _read_ssv2(cfg: DataConfig, split: str) -> Annotations:
     if cfg.labels is None:
-        raise ValueError("data.labels must name something-something-v2-labels.json for format ssv2")
+        raise DataError("data.labels must name something-something-v2-labels.json for format ssv2")
     class_names, _ = read_class_names(cfg.labels)
     position = {name: i for i, name in enumerate(class_names)}
     source = cfg.annotation(split)
     entries = _load_json(source)
     if not isinstance(entries, list):
-        raise ValueError(f"{source}: expected a JSON list of videos")
+        raise DataError(f"{source}: expected a JSON list of videos")
     root = Path(cfg.root)
     items = []
     for entry in entries:
@@ -226,7 +227,7 @@ def _read_ssv2(cfg: DataConfig, split: str) -> Annotations:
         elif name in position:
             label = position[name]
         else:
-            raise ValueError(f"{source}: video {entry['id']} has class {name!r}, which is not in {cfg.labels}")
+            raise DataError(f"{source}: video {entry['id']} has class {name!r}, which is not in {cfg.labels}")
         items.append((str(entry["id"]), str(root / f"{entry['id']}.webm"), label))
     return Annotations(*_resolve(items, _index_videos(root, recursive=False)), class_names, str(source), str(root))
 
@@ -243,7 +244,7 @@ def _read_kinetics(cfg: DataConfig, split: str) -> Annotations:
     rows = _read_csv_rows(source)
     required = {"youtube_id", "time_start", "time_end"}
     if rows and not required <= set(rows[0]):
-        raise ValueError(f"{source}: expected columns label,youtube_id,time_start,time_end,split; got {list(rows[0])}")
+        raise DataError(f"{source}: expected columns label,youtube_id,time_start,time_end,split; got {list(rows[0])}")
     if cfg.labels is not None:
         class_names, _ = read_class_names(cfg.labels)
     else:  # the classes are the sorted labels of the training CSV
@@ -255,7 +256,7 @@ def _read_kinetics(cfg: DataConfig, split: str) -> Annotations:
     for row in rows:
         name = row.get("label") or None
         if name is not None and name not in position:
-            raise ValueError(f"{source}: class {name!r} of video {row['youtube_id']} is not a known class")
+            raise DataError(f"{source}: class {name!r} of video {row['youtube_id']} is not a known class")
         stem = f"{row['youtube_id']}_{int(float(row['time_start'])):06d}_{int(float(row['time_end'])):06d}"
         default = root / (row.get("split") or split) / (name or "") / f"{stem}.mp4"
         items.append((stem, str(default), position[name] if name is not None else -1))
@@ -273,7 +274,7 @@ def _read_list(cfg: DataConfig, split: str) -> Annotations:
         train_rows = rows if split == cfg.train_split else _list_rows(cfg.annotation(cfg.train_split))
         names = {label for _, label in train_rows if label is not None}
         if any(name.isdigit() for name in names):
-            raise ValueError(f"{source}: class indices need a class-names file (data.labels)")
+            raise DataError(f"{source}: class indices need a class-names file (data.labels)")
         class_names = sorted(names)
         numbering = {}
     position = {name: i for i, name in enumerate(class_names)}
@@ -285,12 +286,12 @@ def _read_list(cfg: DataConfig, split: str) -> Annotations:
         if label.lstrip("-").isdigit() and label not in position:
             number = int(label)
             if number not in numbering:
-                raise ValueError(f"{source}:{line}: class number {number} is not in {cfg.labels}")
+                raise DataError(f"{source}:{line}: class number {number} is not in {cfg.labels}")
             index = numbering[number]
         elif label in position:
             index = position[label]
         else:
-            raise ValueError(f"{source}:{line}: unknown class {label!r}")
+            raise DataError(f"{source}:{line}: unknown class {label!r}")
         record = VideoRecord(str(root / path), index)
         (found if os.path.isfile(record.path) else missing).append(record)
     return Annotations(found, missing, class_names, str(source), str(root))
@@ -318,12 +319,12 @@ def _read_synthetic(cfg: DataConfig, split: str) -> Annotations:
     if split != cfg.train_split:
         return _read_ssv2(cfg, split)
     if cfg.labels is None:
-        raise ValueError("data.labels must name something-something-v2-labels.json for format synthetic")
+        raise DataError("data.labels must name something-something-v2-labels.json for format synthetic")
     config, _ = read_manifest(Path(cfg.root).parent)
     class_names, _ = read_class_names(cfg.labels)
     unknown = [name for name in class_names if name not in SYNTHETIC_CLASSES]
     if unknown:
-        raise ValueError(f"{cfg.labels}: classes {unknown[:3]} are not synthetic classes, so they cannot be rendered")
+        raise DataError(f"{cfg.labels}: classes {unknown[:3]} are not synthetic classes, so they cannot be rendered")
     records = [VideoRecord(f"rendered clip {i}", i % len(class_names))
                for i in range(config.train_per_class * len(class_names))]
     return Annotations(records, [], class_names, f"{Path(cfg.root).parent / MANIFEST} (rendered)", str(cfg.root))
@@ -337,7 +338,7 @@ def read_annotations(cfg: DataConfig, split: str) -> Annotations:
     class names. An empty annotation file raises ``ValueError``."""
     annotations = _READERS[cfg.format](cfg, split)
     if not annotations.records and not annotations.missing:
-        raise ValueError(f"annotation file {cfg.annotation(split)} lists no videos")
+        raise DataError(f"annotation file {cfg.annotation(split)} lists no videos")
     return annotations
 
 
@@ -400,7 +401,7 @@ class VideoDataset(Dataset):
         renderer: SyntheticClipRenderer | None = None,
     ):
         if not records:
-            raise ValueError("a video dataset needs at least one readable video")
+            raise DataError("a video dataset needs at least one readable video")
         self.records = list(records)
         self.class_names = list(class_names)
         self.sampler, self.transform, self.train = sampler, transform, train
@@ -467,7 +468,7 @@ class VideoDataset(Dataset):
                 self._failed(self.records[index], error)
                 failures += 1
                 if failures >= MAX_SKIPS:
-                    raise RuntimeError(f"{failures} videos in a row could not be decoded; last: {error}") from error
+                    raise DataError(f"{failures} videos in a row could not be decoded; last: {error}") from error
                 index = (index + rng.randrange(1, len(self.records))) % len(self.records)
         video, flipped = self.transform(frames, rng)
         label = self.records[index].label
@@ -502,10 +503,10 @@ def build_dataset(cfg: DataConfig, split: str, train: bool) -> VideoDataset:
     annotations = read_annotations(cfg, split)
     _report_missing(annotations, split, cfg.missing_report)
     if not annotations.records:
-        raise ValueError(f"split {split!r}: none of the {len(annotations.missing)} videos of "
+        raise DataError(f"split {split!r}: none of the {len(annotations.missing)} videos of "
                          f"{annotations.source} is in {annotations.root}")
     if train and any(record.label < 0 for record in annotations.records):
-        raise ValueError(f"split {split!r} ({annotations.source}) has unlabelled videos and cannot be trained on")
+        raise DataError(f"split {split!r} ({annotations.source}) has unlabelled videos and cannot be trained on")
     sampler = FrameSampler(cfg.sampling, cfg.num_frames, cfg.sampling_interval, cfg.target_fps)
     if train:
         transform = TrainTransform(

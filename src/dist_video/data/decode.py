@@ -16,6 +16,8 @@ import av
 import numpy as np
 import torch
 
+from ..errors import UserError
+
 try:
     import decord
 except ImportError:  # decord has wheels for x86-64 only
@@ -33,7 +35,7 @@ _TRUNCATION_FRAMES = 2
 _TRUNCATION_FRACTION = 0.05
 
 
-class DecodeError(RuntimeError):
+class DecodeError(UserError, RuntimeError):
     """A video file could not be read; the message names the file and the reason."""
 
     def __init__(self, path: str | os.PathLike, reason: str):

@@ -26,6 +26,7 @@ import torch
 from tqdm import tqdm
 
 from ..config import from_dict, load_yaml, packaged_config_path, to_dict
+from ..errors import DataError
 from .synthetic_render import (
     ASYMMETRIC_SHAPES,
     COLOURS,
@@ -316,7 +317,7 @@ def read_manifest(root: str | Path) -> tuple[SyntheticConfig, int]:
     try:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as err:
-        raise ValueError(f"{path}: not a synthetic data set's manifest ({err}); write one with make-synthetic") from err
+        raise DataError(f"{path}: not a synthetic data set's manifest ({err}); write one with make-synthetic") from err
     return from_dict(SyntheticConfig, manifest["config"], str(path)), int(manifest["seed"])
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from ..errors import DataError
 from .config import DataConfig, load_data_config
 from .datasets import build_dataset, read_annotations
 from .decode import DecodeError, open_video
@@ -115,7 +116,7 @@ def bench_data(
         transform_s += time.perf_counter() - decoded
         measured += 1
     if measured == 0:
-        raise RuntimeError(f"none of the first {clips} clips of split {split!r} could be decoded")
+        raise DataError(f"none of the first {clips} clips of split {split!r} could be decoded")
 
     batch_size = min(batch_size, dataset.num_videos, clips)
     loader = build_loader(dataset, batch_size, train=True, seed=seed, num_workers=workers, persistent_workers=False)

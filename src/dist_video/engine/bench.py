@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..errors import ConfigError
 from ..models.complexity import count_gflops
 from ..models.dist import DiST
 from ..models.zoo import create_model
@@ -72,18 +73,18 @@ class BenchSettings:
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+            raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         unknown = set(self.cases) - set(CASES)
         if unknown:
-            raise ValueError(f"unknown bench cases {sorted(unknown)}; known: {', '.join(CASES)}")
+            raise ConfigError(f"unknown bench cases {sorted(unknown)}; known: {', '.join(CASES)}")
         try:
             device = torch.device(self.device)
         except RuntimeError as err:
-            raise ValueError(f"bad device {self.device!r}: {err}") from None
+            raise ConfigError(f"bad device {self.device!r}: {err}") from None
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device cuda asked for, but CUDA is not available")
+            raise ConfigError("device cuda asked for, but CUDA is not available")
         if self.batch_size < 1 or self.repeats < 1 or self.warmup < 0:
-            raise ValueError("batch_size and repeats must be positive and warmup not negative")
+            raise ConfigError("batch_size and repeats must be positive and warmup not negative")
 
 
 class FullFinetuneCLIP(nn.Module):

@@ -12,6 +12,7 @@ from typing import Sequence
 import torch
 from tqdm import tqdm
 
+from ..errors import ConfigError, DataError
 from .distributed import DistEnv, all_gather_objects
 
 __all__ = ["EvalScores", "collect_scores", "merge_view_scores", "classification_metrics", "write_reports"]
@@ -76,7 +77,7 @@ def classification_metrics(scores: torch.Tensor, labels: torch.Tensor, num_class
     """Top-1, top-5 and mean class accuracy (in %), per-class accuracy and the confusion
     matrix (rows: true class, columns: predicted)."""
     if scores.shape[0] == 0:
-        raise ValueError("no videos were evaluated")
+        raise DataError("no videos were evaluated")
     k = min(5, scores.shape[1])
     topk = scores.topk(k, dim=1).indices
     correct = topk == labels[:, None]
@@ -170,7 +171,7 @@ def run_evaluation(config, checkpoint: str | Path, out_dir: str | Path | None = 
         dataset = build_dataset(config.data, config.data.eval_split, train=False)
         model = load_for_inference(checkpoint, dataset.class_names, env.device).model
         if model.num_frames != config.data.num_frames:
-            raise ValueError(f"the model takes {model.num_frames} frames but data.num_frames is "
+            raise ConfigError(f"the model takes {model.num_frames} frames but data.num_frames is "
                              f"{config.data.num_frames}; set --set data.num_frames={model.num_frames}")
         loader = make_loader(config, dataset, train=False, env=env)
         result = collect_scores(model, loader, env.device, env)

@@ -12,6 +12,7 @@ from ..config import from_dict
 from ..data.decode import open_video
 from ..data.sampling import FrameSampler
 from ..data.transforms import EvalTransform
+from ..errors import CheckpointError, ConfigError
 from ..models.checkpoint import from_official_checkpoint, load_pretrained
 from ..models.dist import DiST
 from ..models.zoo import ModelConfig, create_model
@@ -37,7 +38,7 @@ def parse_labels(labels: str | None) -> list[str] | None:
     names = path.read_text().splitlines() if path.is_file() else labels.split(",")
     names = [n.strip() for n in names if n.strip()]
     if not names:
-        raise ValueError(f"--labels {labels!r} gives no class names")
+        raise ConfigError(f"--labels {labels!r} gives no class names")
     return names
 
 
@@ -54,12 +55,12 @@ def load_for_inference(path: str | Path, class_names: Sequence[str] | None = Non
         raise FileNotFoundError(f"checkpoint not found: {path}")
     elif path.suffix == ".pyth":
         if not class_names:
-            raise ValueError(f"{path}: the release's checkpoints hold no class names; give them with --labels")
+            raise CheckpointError(f"{path}: the release's checkpoints hold no class names; give them with --labels")
         model = from_official_checkpoint(path, class_names)
     else:
         state = load_checkpoint(path)
         if "trainable" not in state or "config" not in state:
-            raise ValueError(f"{path}: not a dist-video training checkpoint (expected 'trainable' and 'config')")
+            raise CheckpointError(f"{path}: not a dist-video training checkpoint (expected 'trainable' and 'config')")
         config = state["config"]
         model_config = from_dict(ModelConfig, config["model"], f"{path}: model")
         model = create_model(model_config, class_names or state["class_names"], clip=model_config.clip.pretrained)

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from ..config import to_dict
 from ..data import MixupCutmix, build_dataset, build_loader
+from ..errors import ConfigError, DataError
 from ..io import CheckpointError, atomic_path, remove_stale_temporaries
 from ..models.checkpoint import save_pretrained
 from ..models.clip import build_clip
@@ -146,7 +147,7 @@ def _train(config: ExperimentConfig, env: DistEnv, allow_config_change: bool) ->
     train_set = build_dataset(config.data, config.data.train_split, train=True)
     val_set = build_dataset(config.data, config.data.eval_split, train=False)
     if list(val_set.class_names) != list(train_set.class_names):
-        raise ValueError("the training and validation splits have different class lists")
+        raise DataError("the training and validation splits have different class lists")
     clip_source = _frozen_clip_source(config, out, env)
     config = replace(config, model=replace(config.model, clip=replace(config.model.clip, pretrained=clip_source)))
     last_path = out / "last.pt"
@@ -156,7 +157,7 @@ def _train(config: ExperimentConfig, env: DistEnv, allow_config_change: bool) ->
 
     model = build_model_for_run(config, train_set.class_names, clip_source).to(env.device)
     if model.num_frames != config.data.num_frames:
-        raise ValueError(f"the model takes {model.num_frames} dense frames but data.num_frames is "
+        raise ConfigError(f"the model takes {model.num_frames} dense frames but data.num_frames is "
                          f"{config.data.num_frames}: make model.branch.num_frames and data.num_frames agree")
     ddp = DistributedDataParallel(model, device_ids=[env.device.index] if env.device.type == "cuda" else None) \
         if env.distributed else model
@@ -315,7 +316,7 @@ def _check_resumable(saved: dict, current: dict, path: Path, allow_change: bool)
     listed = ", ".join(f"{k} ({before.get(k)!r} -> {after.get(k)!r})" for k in changed[:6])
     more = f" and {len(changed) - 6} more" if len(changed) > 6 else ""
     if not allow_change:
-        raise ValueError(f"{path} was written with other settings: {listed}{more}; use another output folder, "
+        raise ConfigError(f"{path} was written with other settings: {listed}{more}; use another output folder, "
                          "or resume with the new settings (dist-video train --allow-config-change)")
     log.warning("resuming %s with changed settings: %s%s", path, listed, more)
 

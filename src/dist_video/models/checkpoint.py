@@ -210,5 +210,5 @@ def load_model(path: str | Path, class_names: Sequence[str] | None = None) -> Di
     if path.is_dir():
         return load_pretrained(path, class_names)
     if not class_names:
-        raise ValueError(f"{path}: a release checkpoint holds no class names; pass them (e.g. --labels)")
+        raise CheckpointError(f"{path}: a release checkpoint holds no class names; pass them (e.g. --labels)")
     return from_official_checkpoint(path, class_names)

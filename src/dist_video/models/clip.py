@@ -15,6 +15,7 @@ from open_clip.model import CLIP, CLIPTextCfg, CLIPVisionCfg
 from open_clip.tokenizer import SimpleTokenizer
 from torch import nn
 
+from ..errors import CheckpointError, ConfigError
 from ..io import read_safetensors, read_torch_file
 
 __all__ = [
@@ -59,7 +60,7 @@ class CLIPArch:
 def infer_clip_arch(state_dict: Mapping[str, torch.Tensor]) -> CLIPArch:
     """Read the CLIP architecture off an OpenAI-format state dict (keys ``visual.*`` ...)."""
     if "visual.conv1.weight" not in state_dict:
-        raise KeyError("not an OpenAI-format ViT CLIP state dict: 'visual.conv1.weight' is missing")
+        raise CheckpointError("not an OpenAI-format ViT CLIP state dict: 'visual.conv1.weight' is missing")
     conv = state_dict["visual.conv1.weight"]
     grid = round((state_dict["visual.positional_embedding"].shape[0] - 1) ** 0.5)
 
@@ -133,14 +134,14 @@ def create_clip(source: str | Path | Mapping[str, torch.Tensor] | CLIPArch | Non
         name, tag = source.split(":", 1)
         model = open_clip.create_model(name, pretrained=tag, precision="fp32")
         if not hasattr(model, "visual") or not hasattr(model.visual, "conv1"):
-            raise ValueError(f"{source}: DiST needs a ViT CLIP with a separate text tower")
+            raise CheckpointError(f"{source}: DiST needs a ViT CLIP with a separate text tower")
         return model
     else:
         state = load_clip_weights(source)
     model = build_clip(infer_clip_arch(state))
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise KeyError(f"CLIP weights do not match the inferred architecture: missing {missing}, unexpected {unexpected}")
+        raise CheckpointError(f"CLIP weights do not match the inferred architecture: missing {missing}, unexpected {unexpected}")
     return model
 
 
@@ -193,7 +194,7 @@ def tokenize_prompts(prompts: Sequence[str], context_length: int = 77, truncate:
         for prompt in prompts:
             n = len(tokenizer.encode(prompt)) + 2
             if n > context_length:
-                raise ValueError(
+                raise ConfigError(
                     f"class prompt {prompt!r} is {n} tokens, longer than the text context of {context_length}; "
                     "shorten it or allow truncation"
                 )
