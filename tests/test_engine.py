@@ -268,3 +268,32 @@ def test_resume_with_other_settings_is_refused_and_keeps_the_record(tmp_path, da
     assert main(["train", str(path), *longer, *wider, "--allow-config-change"]) == 2
     assert "does not fit this model" in capsys.readouterr().err
     assert (tmp_path / "run" / "config.yaml").read_text() == record
+
+
+def test_user_mistakes_end_in_one_line_and_bugs_in_a_traceback(tmp_path, dataset_dir, capsys, monkeypatch):
+    path = write_config(tmp_path / "u.yaml", dataset_dir, tmp_path / "run", optim={"epochs": 1},
+                        train={"eval_every": 0})
+    assert main(["train", str(path)]) == 0
+    capsys.readouterr()
+    # an undecodable video in the evaluated split (DecodeError is a RuntimeError too)
+    victim = sorted((dataset_dir / "videos").glob("*.webm"))[0]
+    broken_root = tmp_path / "videos"
+    broken_root.mkdir()
+    for video in (dataset_dir / "videos").glob("*.webm"):
+        (broken_root / video.name).write_bytes(b"\x1aE\xdf\xa3 broken" if video == victim else video.read_bytes())
+    data = ["--set", f"data.root={broken_root}", "--set", "data.eval_split=train"]
+    assert main(["eval", str(path), "--checkpoint", str(tmp_path / "run" / "model"), *data]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and victim.name in err
+    # a predict folder instead of a file
+    assert main(["predict", str(broken_root), "--checkpoint", str(tmp_path / "run" / "model")]) in (1, 2)
+    assert str(broken_root) in capsys.readouterr().err
+    # a device this machine does not have
+    if not torch.cuda.is_available():
+        assert main(["predict", str(victim), "--checkpoint", str(tmp_path / "run" / "model"), "--device", "cuda"]) == 2
+        assert main(["train", str(path), "--set", "train.device=cuda"]) == 2
+        assert capsys.readouterr().err.count("CUDA is not available") == 2
+    # a bug (here: a ValueError from deep inside) is not dressed up as a user mistake
+    monkeypatch.setattr(trainer_module, "soft_target_cross_entropy", lambda *a: (_ for _ in ()).throw(ValueError("bug")))
+    with pytest.raises(ValueError, match="bug"):
+        main(["train", str(write_config(tmp_path / "v.yaml", dataset_dir, tmp_path / "run2"))])

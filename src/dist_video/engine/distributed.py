@@ -10,6 +10,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from ..errors import ConfigError
+
 __all__ = ["DistEnv", "init_distributed", "all_gather_objects", "barrier", "shutdown"]
 
 
@@ -36,6 +38,8 @@ def init_distributed(device: str = "auto") -> DistEnv:
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     use_cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
+    if use_cuda and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} asked for, but CUDA is not available here (use cpu or auto)")
     if use_cuda:
         index = local_rank if device in ("auto", "cuda") else int(device.split(":")[1])
         torch.cuda.set_device(index)

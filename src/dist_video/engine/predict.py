@@ -48,6 +48,8 @@ def load_for_inference(path: str | Path, class_names: Sequence[str] | None = Non
     of the release's ``.pyth`` files, with its preprocessing (frames, sampling,
     resolution read off the model or its run's config)."""
     path = Path(path)
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {str(device)!r} asked for, but CUDA is not available here (use --device cpu)")
     sampler_mode, interval, target_fps = "segment", 4, None
     if path.is_dir():
         model = load_pretrained(path, class_names)
