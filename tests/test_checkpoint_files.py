@@ -68,3 +68,29 @@ def test_damaged_model_config_is_named(tmp_path):
     config.write_text(yaml.safe_dump(saved))
     with pytest.raises(CheckpointError, match=r"missing key\(s\) \['branch'\]"):
         load_pretrained(tmp_path / "model")
+
+
+def test_a_full_disk_is_named_and_the_previous_checkpoint_kept(tmp_path, monkeypatch, capsys):
+    import shutil
+    from collections import namedtuple
+
+    from dist_video.errors import StorageError
+
+    path = tmp_path / "last.pt"
+    save_checkpoint({"step": torch.tensor(1)}, path)
+
+    def full_disk(*args, **kwargs):  # what torch's writer raises when the disk fills up
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . PytorchStreamWriter failed writing file "
+                           "data/0: file write failed")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: usage(10 << 30, 10 << 30, 4096))
+    with pytest.raises(StorageError, match=f"no space left on the device holding {path}; the previous last.pt "
+                                           "is intact"):
+        save_checkpoint({"step": torch.tensor(2)}, path)
+    assert int(load_checkpoint(path)["step"]) == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
+    # with space left, the same error is a bug of its own and keeps its message
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: usage(10 << 30, 0, 10 << 30))
+    with pytest.raises(RuntimeError, match="inline_container"):
+        save_checkpoint({"step": torch.tensor(2)}, path)

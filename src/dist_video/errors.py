@@ -8,7 +8,7 @@ a ``RuntimeError``), so that Python callers may catch them as before.
 
 from __future__ import annotations
 
-__all__ = ["UserError", "ConfigError", "CheckpointError", "DataError"]
+__all__ = ["UserError", "ConfigError", "CheckpointError", "DataError", "StorageError"]
 
 
 class UserError(Exception):
@@ -25,3 +25,7 @@ class CheckpointError(UserError, ValueError):
 
 class DataError(UserError, ValueError):
     """A data set's files (annotations, labels, manifest) are missing pieces or inconsistent."""
+
+
+class StorageError(UserError, OSError):
+    """A file could not be written for want of space (the file before it is kept)."""

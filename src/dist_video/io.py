@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import pickle
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Any, Iterator
 
 import torch
 
-from .errors import CheckpointError
+from .errors import CheckpointError, StorageError
 
 __all__ = ["CheckpointError", "atomic_path", "remove_stale_temporaries", "read_torch_file", "read_safetensors"]
 
@@ -52,6 +54,21 @@ def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 _TEMPORARY = ".tmp"
+_LOW_SPACE = 16 << 20  # bytes: a failed write with less left than this is taken as a full disk
+
+
+def _out_of_space(error: BaseException, folder: Path) -> bool:
+    """Whether a failed write failed for want of space. torch's writer reports a full disk
+    as a RuntimeError of its own ("[enforce fail at inline_container.cc] ... file write
+    failed"), so the free space is checked as well."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if not isinstance(error, (OSError, RuntimeError)):
+        return False
+    try:
+        return shutil.disk_usage(folder).free < _LOW_SPACE
+    except OSError:
+        return False
 
 
 def _umask() -> int:
@@ -80,11 +97,15 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TEMPORARY, dir=path.parent)
     os.close(fd)
+    existed = path.exists()
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would outlive the rename: follow the umask
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if _out_of_space(err, path.parent):
+            kept = f"; the previous {path.name} is intact" if existed else ""
+            raise StorageError(errno.ENOSPC, f"no space left on the device holding {path}{kept}") from None
         raise
