@@ -285,6 +285,15 @@ def test_user_mistakes_end_in_one_line_and_bugs_in_a_traceback(tmp_path, dataset
     assert main(["eval", str(path), "--checkpoint", str(tmp_path / "run" / "model"), *data]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and victim.name in err
+    # ... or, with skip, left out and reported
+    skip = [*data, "--set", "data.on_decode_error_eval=skip", "--out", str(tmp_path / "skip")]
+    assert main(["eval", str(path), "--checkpoint", str(tmp_path / "run" / "model"), *skip]) == 0
+    capsys.readouterr()
+    report = json.loads((tmp_path / "skip" / "metrics.json").read_text())
+    assert report["num_videos_skipped"] == 1 and report["skipped_videos"] == [str(broken_root / victim.name)]
+    assert report["num_videos"] == 23
+    rows = [json.loads(line) for line in (tmp_path / "skip" / "predictions.jsonl").read_text().splitlines()]
+    assert all(Path(row["video"]).parent == broken_root for row in rows)  # each prediction names its video
     # a predict folder instead of a file
     assert main(["predict", str(broken_root), "--checkpoint", str(tmp_path / "run" / "model")]) in (1, 2)
     assert str(broken_root) in capsys.readouterr().err

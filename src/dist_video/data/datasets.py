@@ -420,6 +420,11 @@ class VideoDataset(Dataset):
         return len(self.records)
 
     @property
+    def video_paths(self) -> list[str]:
+        """The path of each video, by index."""
+        return [record.path for record in self.records]
+
+    @property
     def views_per_video(self) -> int:
         return self.num_views * self.num_crops
 

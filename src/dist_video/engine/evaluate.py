@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -20,12 +20,14 @@ __all__ = ["EvalScores", "collect_scores", "merge_view_scores", "classification_
 
 @dataclass
 class EvalScores:
-    """Per-video summed scores ``(N, K)``, labels ``(N,)`` and video indices ``(N,)``."""
+    """Per-video summed scores ``(N, K)``, labels ``(N,)`` and video indices ``(N,)``, and
+    the indices of the videos left out because they could not be decoded."""
 
     scores: torch.Tensor
     labels: torch.Tensor
     indices: torch.Tensor
     views_per_video: int
+    skipped: list[int] = field(default_factory=list)
 
 
 @torch.no_grad()
@@ -46,7 +48,9 @@ def collect_scores(model: torch.nn.Module, loader, device: torch.device, env: Di
                 rows.append((int(batch["index"][i]), int(batch["view"][i]), int(batch["label"][i]), probs[i]))
     parts = all_gather_objects((rows, failed), env)
     failed = set().union(*(part[1] for part in parts))
-    return merge_view_scores([row for part in parts for row in part[0] if row[0] not in failed])
+    result = merge_view_scores([row for part in parts for row in part[0] if row[0] not in failed])
+    result.skipped = sorted(failed)
+    return result
 
 
 def merge_view_scores(rows: Sequence[tuple[int, int, int, torch.Tensor]]) -> EvalScores:
@@ -109,6 +113,9 @@ def write_reports(result: EvalScores, metrics: dict, class_names: Sequence[str],
     torch.save({"scores": result.scores, "labels": result.labels, "indices": result.indices}, paths["scores.pt"])
     summary = {k: metrics[k] for k in ("top1", "top5", "mean_class_accuracy", "num_videos")}
     summary["views_per_video"] = result.views_per_video
+    summary["num_videos_skipped"] = len(result.skipped)  # undecodable, left out of the metrics
+    if result.skipped:
+        summary["skipped_videos"] = [str(video_paths[i]) if video_paths is not None else i for i in result.skipped]
     paths["metrics.json"].write_text(json.dumps(summary, indent=2) + "\n")
     with paths["per_class_accuracy.csv"].open("w", newline="") as f:
         writer = csv.writer(f)
