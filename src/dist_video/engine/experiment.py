@@ -28,8 +28,8 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = False
     device: str = "auto"  # auto: cuda when available, else cpu
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast of the branch (CUDA only)
-    frozen_dtype: Literal["fp32", "bf16", "fp16"] = "fp32"  # weights of the frozen CLIP towers
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # autocast of the branch (CUDA only; see precision.py)
+    frozen_dtype: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # weights of the frozen CLIP towers
     eval_every: int = 1  # epochs; 0: only at the end
     checkpoint_every_steps: int = 0  # 0: once per epoch
     log_every: int = 10

@@ -28,11 +28,11 @@ from .distributed import DistEnv, all_gather_objects, barrier, init_distributed,
 from .evaluate import classification_metrics, collect_scores, write_reports
 from .experiment import ExperimentConfig, save_experiment
 from .optim import WarmupCosine, build_optimizer
+from .precision import DTYPES, resolve_precision
 
-__all__ = ["TrainingDiverged", "train", "make_loader", "build_model_for_run", "DTYPES"]
+__all__ = ["TrainingDiverged", "train", "make_loader", "build_model_for_run"]
 
 log = logging.getLogger(__name__)
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class TrainingDiverged(RuntimeError):
@@ -58,12 +58,13 @@ def _frozen_clip_source(config: ExperimentConfig, out: Path, env: DistEnv) -> st
     return str(path)
 
 
-def build_model_for_run(config: ExperimentConfig, class_names, clip_source: str) -> DiST:
-    """The experiment's model with the run's CLIP weights and branch seeded by the config."""
+def build_model_for_run(config: ExperimentConfig, class_names, clip_source: str, frozen_dtype: str = "fp32") -> DiST:
+    """The experiment's model with the run's CLIP weights and branch seeded by the config,
+    its frozen towers held in ``frozen_dtype``."""
     torch.manual_seed(config.train.seed)
     model = create_model(config.model, class_names, clip=clip_source)
-    if config.train.frozen_dtype != "fp32":
-        model.cast_frozen(DTYPES[config.train.frozen_dtype])
+    if frozen_dtype != "fp32":
+        model.cast_frozen(DTYPES[frozen_dtype])
     return model
 
 
@@ -77,10 +78,10 @@ def make_loader(config: ExperimentConfig, dataset, train: bool, env: DistEnv) ->
                         persistent_workers=dc.persistent_workers)
 
 
-def _autocast(device: torch.device, precision: str):
-    if precision == "fp32" or device.type != "cuda":
+def _autocast(device: torch.device, dtype: str):
+    if dtype == "fp32":
         return contextlib.nullcontext()
-    return torch.autocast("cuda", dtype=DTYPES[precision])
+    return torch.autocast(device.type, dtype=DTYPES[dtype])
 
 
 class _MetricsLog:
@@ -155,7 +156,10 @@ def _train(config: ExperimentConfig, env: DistEnv, allow_config_change: bool) ->
     if resume is not None:
         _check_resumable(resume["config"], to_dict(config), last_path, allow_config_change)
 
-    model = build_model_for_run(config, train_set.class_names, clip_source).to(env.device)
+    precision = resolve_precision(tc.precision, tc.frozen_dtype, env.device)
+    if env.is_main:
+        log.info("training on %s: %s", env.device, precision.describe())
+    model = build_model_for_run(config, train_set.class_names, clip_source, precision.frozen).to(env.device)
     if model.num_frames != config.data.num_frames:
         raise ConfigError(f"the model takes {model.num_frames} dense frames but data.num_frames is "
                          f"{config.data.num_frames}: make model.branch.num_frames and data.num_frames agree")
@@ -173,7 +177,7 @@ def _train(config: ExperimentConfig, env: DistEnv, allow_config_change: bool) ->
     optimizer = build_optimizer(model, oc, lr)
     scheduler = WarmupCosine(optimizer, lr, oc.epochs * steps_per_epoch, round(oc.warmup_epochs * steps_per_epoch),
                              oc.warmup_start_lr, oc.min_lr)
-    scaler = torch.amp.GradScaler("cuda", enabled=tc.precision == "fp16" and env.device.type == "cuda")
+    scaler = torch.amp.GradScaler("cuda", enabled=precision.scaler)
     dc = config.data
     mixer = MixupCutmix(len(train_set.class_names), dc.mixup_alpha, dc.cutmix_alpha, dc.mixup_switch_prob,
                         dc.label_smoothing, seed=tc.seed * 1000 + env.rank)
@@ -241,7 +245,7 @@ def _train(config: ExperimentConfig, env: DistEnv, allow_config_change: bool) ->
                 video, targets = mixer(video, labels)
                 last_micro = (micro + 1) % oc.grad_accumulation == 0
                 sync = ddp.no_sync() if env.distributed and not last_micro else contextlib.nullcontext()
-                with sync, _autocast(env.device, tc.precision):
+                with sync, _autocast(env.device, precision.autocast):
                     loss = soft_target_cross_entropy(ddp(video), targets)
                 if not torch.isfinite(loss):
                     raise TrainingDiverged(
