@@ -46,13 +46,19 @@ def test_bench_prints_a_table_and_json(tiny_yaml, capsys):
         split = count_gflops(create_model(tiny_yaml), batch_size=2)
     assert result["floor"]["gflops_per_view"] == pytest.approx(split["gflops_frozen"])
     assert result["dist_train"]["gflops_per_view"] == pytest.approx(split["gflops_per_view"])
+    machine = result["machine"]
+    assert machine["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert isinstance(machine["cpu_native_bf16"], bool) and machine["cpu"]
+    assert result["settings"]["dtype_asked"] == "auto"  # the default: what training picks here
+    assert result["settings"]["dtype"] == ("bf16" if machine["cpu_native_bf16"] else "fp32")
+    assert f"CPU capability {machine['cpu_capability']}" in lines[-2]
     ratios = result["ratios"]
     assert ratios["dist_train_over_floor"] == pytest.approx(
         result["dist_train"]["seconds"] / result["floor"]["seconds"], rel=1e-2
     )
     assert ratios["dist_train_peak_over_full_finetune_peak"] >= 0
     settings = result["settings"]
-    assert (settings["batch_size"], settings["dtype"], settings["threads"], settings["device"]) == (2, "fp32", 1, "cpu")
+    assert (settings["batch_size"], settings["threads"], settings["device"]) == (2, 1, "cpu")
     assert settings["torch"] == torch.__version__
 
 

@@ -167,8 +167,9 @@ def _add_bench_command(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("model", help="zoo name (see `dist-video models`) or model YAML; CLIP weights are random")
     bench.add_argument("--batch-size", type=int, default=1)
     bench.add_argument("--device", default="cpu", help="cpu or cuda")
-    bench.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"],
-                       help="dtype of the frozen encoder (DiST.cast_frozen); the branch stays fp32 unless --amp")
+    bench.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                       help="dtype of the frozen encoder (DiST.cast_frozen); auto: what training picks on this "
+                       "hardware (bf16 where native, else fp32); the branch stays fp32 unless --amp")
     bench.add_argument("--repeats", type=int, default=3, help="timed runs per case (the median is reported)")
     bench.add_argument("--warmup", type=int, default=1, help="untimed runs per case before timing")
     bench.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")

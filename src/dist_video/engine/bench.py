@@ -28,6 +28,7 @@ import ctypes
 import dataclasses
 import gc
 import multiprocessing
+import platform
 import resource
 import statistics
 import sys
@@ -47,11 +48,11 @@ from ..errors import ConfigError
 from ..models.complexity import count_gflops
 from ..models.dist import DiST
 from ..models.zoo import create_model
+from .precision import DTYPES, cpu_has_native_bf16, resolve_precision
 
 __all__ = ["CASES", "BenchSettings", "FullFinetuneCLIP", "format_table", "run_bench"]
 
 CASES = ("floor", "dist_train", "dist_infer", "full_finetune")
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass
@@ -61,7 +62,7 @@ class BenchSettings:
     model: str  # zoo name or model YAML
     batch_size: int = 1
     device: str = "cpu"
-    dtype: str = "fp32"  # the frozen encoder's dtype (see ``DiST.cast_frozen``)
+    dtype: str = "auto"  # the frozen encoder's dtype (see ``DiST.cast_frozen``); auto: as training picks it
     repeats: int = 3
     warmup: int = 1
     threads: int | None = None  # CPU threads; None keeps torch's default
@@ -72,8 +73,8 @@ class BenchSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.dtype not in DTYPES:
-            raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if self.dtype not in ("auto", *DTYPES):
+            raise ConfigError(f"dtype must be auto or one of {', '.join(DTYPES)}, got {self.dtype!r}")
         unknown = set(self.cases) - set(CASES)
         if unknown:
             raise ConfigError(f"unknown bench cases {sorted(unknown)}; known: {', '.join(CASES)}")
@@ -345,7 +346,10 @@ def count_case_gflops(settings: BenchSettings) -> dict[str, dict[str, float]]:
 
 # -- the whole benchmark -------------------------------------------------------------------
 def run_bench(settings: BenchSettings) -> dict:
-    """Every case of ``settings``, each in a fresh process, and their ratios."""
+    """Every case of ``settings``, each in a fresh process, their ratios, and the machine."""
+    asked = settings.dtype
+    if asked == "auto":  # the frozen encoder's dtype that training would pick here
+        settings = dataclasses.replace(settings, dtype=resolve_precision("auto", "auto", torch.device(settings.device)).frozen)
     flops = count_case_gflops(settings)
     result: dict = {case: {**measured, **flops[case]} for case, measured in measure_cases(settings).items()}
     ratios = {}
@@ -363,10 +367,32 @@ def run_bench(settings: BenchSettings) -> dict:
     result["settings"] = {
         **dataclasses.asdict(settings),
         "cases": list(settings.cases),
+        "dtype_asked": asked,
         "threads": settings.threads or torch.get_num_threads(),
         "torch": torch.__version__,
     }
+    result["machine"] = machine_info(settings.device)
     return result
+
+
+def machine_info(device: str) -> dict:
+    """What a timing depends on: the CPU (model, torch's capability level, native bf16) and
+    the GPU's name when CUDA runs it."""
+    info = {"cpu": _cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "cpu_native_bf16": cpu_has_native_bf16()}
+    if torch.device(device).type == "cuda" and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return info
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def format_table(result: dict) -> str:
@@ -382,4 +408,8 @@ def format_table(result: dict) -> str:
                 f"{r['gflops_step_per_view']:12.4g} {r['params_trainable']:12,d}"
             )
     lines += [f"{name}: {value:.3f}" for name, value in result["ratios"].items()]
+    machine = result["machine"]
+    lines.append(f"frozen encoder {result['settings']['dtype']} (asked: {result['settings']['dtype_asked']}); "
+                 f"{machine.get('gpu') or machine['cpu']}, CPU capability {machine['cpu_capability']}, "
+                 f"native bf16: {'yes' if machine['cpu_native_bf16'] else 'no'}")
     return "\n".join(lines)
