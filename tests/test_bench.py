@@ -81,3 +81,18 @@ def test_bench_settings_are_checked(tiny_yaml):
         BenchSettings(tiny_yaml, cases=("floor", "bogus"))
     with pytest.raises(ValueError, match="dtype"):
         BenchSettings(tiny_yaml, dtype="int8")
+
+
+def test_precision_bench_compares_fp32_and_auto(tiny_yaml, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "precision_bench.py"
+    spec = importlib.util.spec_from_file_location("precision_bench", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    summary = module.main([tiny_yaml, "--rounds", "1", "--repeats", "1", "--threads", "1"])
+    assert summary["auto_picks"] == ("bf16" if summary["machine"]["cpu_native_bf16"] else "fp32")
+    assert set(summary["auto_over_fp32"]) == {"floor", "dist_train"}
+    assert all(ratio > 0 for ratio in summary["auto_over_fp32"].values())
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["auto_picks"] == summary["auto_picks"]
