@@ -75,8 +75,8 @@ def test_check_data_writes_the_bad_list(experiment, tmp_path, capsys):
     status = main(["check-data", str(experiment), "--workers", "2", "--out", str(out)])
     assert status == 1  # videos are missing or unreadable
     rows = [line.split("\t") for line in out.read_text().splitlines()]
-    assert rows[0] == ["path", "reason"]
-    reasons = {path.rsplit("/", 1)[1]: reason for path, reason in rows[1:]}
+    assert rows[0] == ["path", "reason", "splits"]
+    reasons = {path.rsplit("/", 1)[1]: reason for path, reason, _ in rows[1:]}
     assert set(reasons) == {"3.webm", "4.webm", "5.webm"}
     assert reasons["4.webm"] == "missing"
     assert reasons["5.webm"].startswith("unreadable")
@@ -84,7 +84,14 @@ def test_check_data_writes_the_bad_list(experiment, tmp_path, capsys):
     summary = capsys.readouterr().out
     assert "checked 7 videos of train, val: 4 usable, 1 missing, 1 unreadable, 1 shorter than 8" in summary
     assert main(["check-data", str(experiment), "--split", "val", "--workers", "1", "--out", str(out)]) == 0
-    assert out.read_text() == "path\treason\n"
+    assert out.read_text() == "path\treason\tsplits\n"
+    # a video that two splits list is probed and listed once, with both splits
+    twice = ["--set", f"data.annotations.val={experiment.parent / 'something-something-v2-train.json'}"]
+    main(["check-data", str(experiment), *twice, "--workers", "1", "--out", str(out)])
+    rows = [line.split("\t") for line in out.read_text().splitlines()[1:]]
+    assert sorted(path.rsplit("/", 1)[1] for path, _, _ in rows) == ["3.webm", "4.webm", "5.webm"]
+    assert {splits for _, _, splits in rows} == {"train,val"}
+    assert "checked 6 videos of train, val: 3 usable" in capsys.readouterr().out
 
 
 def test_bench_data_prints_one_json_line(experiment, capsys):

@@ -50,28 +50,32 @@ def check_data(
     workers: int = 1,
     progress: bool = True,
 ) -> dict[str, int]:
-    """Probe every video of ``splits`` in ``workers`` processes and write the unusable
-    ones (missing, unreadable, fewer than ``cfg.num_frames`` frames) to the TSV file
-    ``out`` (columns ``path``, ``reason``). Returns the counts per kind."""
-    bad: list[tuple[str, str]] = []
-    total = 0
+    """Probe every video of ``splits`` once, in ``workers`` processes, and write the
+    unusable ones (missing, unreadable, fewer than ``cfg.num_frames`` frames) to the TSV
+    file ``out`` (columns ``path``, ``reason``, ``splits``), each video once even when
+    several splits list it. Returns the counts per kind, over distinct videos."""
+    splits_of: dict[str, list[str]] = {}
+    missing: set[str] = set()
     for split in splits:
         annotations = read_annotations(cfg, split)
-        bad += [(record.path, "missing") for record in annotations.missing]
-        paths = [record.path for record in annotations.records]
-        total += len(paths) + len(annotations.missing)
-        jobs = [(path, cfg.num_frames, cfg.decoder) for path in paths]
-        with ProcessPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
-            reasons = pool.map(_probe, jobs, chunksize=16) if pool else map(_probe, jobs)
-            reasons = list(tqdm(reasons, total=len(jobs), desc=f"check {split}", disable=not progress))
-        bad += [(path, reason) for path, reason in zip(paths, reasons) if reason is not None]
+        for record in [*annotations.records, *annotations.missing]:
+            splits_of.setdefault(record.path, []).append(split)
+        missing.update(record.path for record in annotations.missing)
+    paths = [path for path in splits_of if path not in missing]
+    jobs = [(path, cfg.num_frames, cfg.decoder) for path in paths]
+    with ProcessPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        reasons = pool.map(_probe, jobs, chunksize=16) if pool else map(_probe, jobs)
+        reasons = list(tqdm(reasons, total=len(jobs), desc=f"check {', '.join(splits)}", disable=not progress))
+    bad = [(path, "missing") for path in splits_of if path in missing]
+    bad += [(path, reason) for path, reason in zip(paths, reasons) if reason is not None]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("path\treason\n" + "".join(f"{path}\t{reason}\n" for path, reason in bad))
+    out.write_text("path\treason\tsplits\n"
+                   + "".join(f"{path}\t{reason}\t{','.join(dict.fromkeys(splits_of[path]))}\n" for path, reason in bad))
     kinds = [reason.split(":")[0] for _, reason in bad]
     return {
-        "videos": total,
-        "ok": total - len(bad),
+        "videos": len(splits_of),
+        "ok": len(splits_of) - len(bad),
         "missing": kinds.count("missing"),
         "unreadable": kinds.count("unreadable"),
         "too_short": kinds.count("too short"),
