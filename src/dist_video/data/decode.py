@@ -244,7 +244,7 @@ def open_video(path: str | os.PathLike, backend: str = "auto") -> Video:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise DecodeError(path, "no such file")
+        raise DecodeError(path, "a folder, not a video file" if os.path.isdir(path) else "no such file")
     if os.path.getsize(path) == 0:
         raise DecodeError(path, "empty file")
     if backend == "decord" and decord is None:
