@@ -15,7 +15,7 @@ Usage::
     python benchmarks/demo_ladder.py --table a.jsonl b.jsonl
 
 ``--clip`` takes the demo's CLIP weights (``runs/demo/clip/clip-*.safetensors``); without
-it the demo's CLIP is pre-trained first (about 2 minutes) and cached next to ``--out``.
+it the demo's CLIP is pre-trained first (about 3 minutes) and cached next to ``--out``.
 Results and what they mean: docs/demo.md.
 """
 
