@@ -22,9 +22,10 @@ from ..config import apply_overrides, from_dict, load_yaml, merge_dicts, package
 from ..data import build_dataset
 from ..data.synthetic import caption_prompts, load_synthetic_config, make_synthetic_dataset, order_pairs, pair_name
 from ..engine.distributed import DistEnv
-from ..engine.evaluate import classification_metrics, collect_scores, write_reports
+from ..engine.evaluate import collect_scores, evaluate_and_report
 from ..engine.experiment import ExperimentConfig
-from ..engine.trainer import make_loader, train
+from ..engine.loaders import make_loader
+from ..engine.trainer import train
 from ..models.clip import CLIPArch
 from ..models.complexity import count_parameters
 from ..models.zoo import create_model
@@ -90,12 +91,10 @@ def _evaluate_zero_shot(config: ExperimentConfig, out: Path) -> dict:
     dataset = build_dataset(config.data, config.data.eval_split, train=False)
     model = create_model(config.model, dataset.class_names, clip=config.model.clip.pretrained).eval()
     loader = make_loader(config, dataset, train=False, env=DistEnv())
-    result = collect_scores(model, loader, torch.device("cpu"), DistEnv(), desc="zero-shot eval")
-    metrics = classification_metrics(result.scores, result.labels, len(dataset.class_names))
-    write_reports(result, metrics, dataset.class_names, out / "eval", getattr(dataset, "video_paths", None))
+    report = evaluate_and_report(model, loader, dataset, DistEnv(), out / "eval", desc="zero-shot eval")
     appearance = _zero_shot_appearance(model, dataset, loader, config)
-    return {"metrics": metrics, "scores": result.scores, "labels": result.labels, "model": model,
-            "appearance": appearance}
+    return {"metrics": report.metrics, "scores": report.scores.scores, "labels": report.scores.labels,
+            "model": model, "appearance": appearance}
 
 
 def _zero_shot_appearance(model, dataset, loader, config: ExperimentConfig) -> dict:

@@ -12,10 +12,15 @@ from typing import Sequence
 import torch
 from tqdm import tqdm
 
-from ..errors import ConfigError, DataError
-from .distributed import DistEnv, all_gather_objects
+from ..errors import DataError
+from .distributed import DistEnv, all_gather_objects, init_distributed, shutdown
+from .loaders import check_num_frames, make_loader
 
-__all__ = ["EvalScores", "collect_scores", "merge_view_scores", "classification_metrics", "write_reports"]
+__all__ = ["EvalScores", "EvalReport", "collect_scores", "merge_view_scores", "classification_metrics",
+           "summarize", "write_reports", "evaluate_and_report", "run_evaluation"]
+
+# The headline numbers of an evaluation: metrics.json, the training log, the CLI's output.
+SUMMARY_KEYS = ("top1", "top5", "mean_class_accuracy", "num_videos")
 
 
 @dataclass
@@ -101,6 +106,17 @@ def classification_metrics(scores: torch.Tensor, labels: torch.Tensor, num_class
     }
 
 
+def summarize(result: EvalScores, metrics: dict, video_paths: Sequence[str] | None = None) -> dict:
+    """What ``metrics.json`` holds: the headline metrics, views per video, and the videos
+    left out because they could not be decoded (by path where known)."""
+    summary = {k: metrics[k] for k in SUMMARY_KEYS}
+    summary["views_per_video"] = result.views_per_video
+    summary["num_videos_skipped"] = len(result.skipped)
+    if result.skipped:
+        summary["skipped_videos"] = [str(video_paths[i]) if video_paths is not None else i for i in result.skipped]
+    return summary
+
+
 def write_reports(result: EvalScores, metrics: dict, class_names: Sequence[str], out_dir: str | Path,
                   video_paths: Sequence[str] | None = None) -> dict[str, Path]:
     """Write ``metrics.json``, ``per_class_accuracy.csv``, ``predictions.jsonl``,
@@ -111,12 +127,7 @@ def write_reports(result: EvalScores, metrics: dict, class_names: Sequence[str],
     paths = {name: out / name for name in
              ("metrics.json", "per_class_accuracy.csv", "predictions.jsonl", "confusion_matrix.png", "scores.pt")}
     torch.save({"scores": result.scores, "labels": result.labels, "indices": result.indices}, paths["scores.pt"])
-    summary = {k: metrics[k] for k in ("top1", "top5", "mean_class_accuracy", "num_videos")}
-    summary["views_per_video"] = result.views_per_video
-    summary["num_videos_skipped"] = len(result.skipped)  # undecodable, left out of the metrics
-    if result.skipped:
-        summary["skipped_videos"] = [str(video_paths[i]) if video_paths is not None else i for i in result.skipped]
-    paths["metrics.json"].write_text(json.dumps(summary, indent=2) + "\n")
+    paths["metrics.json"].write_text(json.dumps(summarize(result, metrics, video_paths), indent=2) + "\n")
     with paths["per_class_accuracy.csv"].open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["class_id", "class_name", "videos", "accuracy"])
@@ -164,30 +175,43 @@ def plot_confusion(confusion: torch.Tensor, class_names: Sequence[str], path: st
     plt.close(fig)
 
 
+@dataclass
+class EvalReport:
+    """An evaluation's summary (:func:`summarize`), its full metrics and per-video scores."""
+
+    summary: dict
+    metrics: dict
+    scores: EvalScores
+
+
+def evaluate_and_report(model: torch.nn.Module, loader, dataset, env: DistEnv, out_dir: str | Path,
+                        desc: str = "eval") -> EvalReport | None:
+    """Score ``dataset`` through ``loader`` on every process, then (rank 0) compute the
+    metrics and write the reports into ``out_dir``. Returns the report on rank 0, ``None``
+    on the others."""
+    result = collect_scores(model, loader, env.device, env, desc=desc)
+    if not env.is_main:
+        return None
+    metrics = classification_metrics(result.scores, result.labels, len(dataset.class_names))
+    video_paths = getattr(dataset, "video_paths", None)
+    write_reports(result, metrics, dataset.class_names, out_dir, video_paths)
+    return EvalReport(summarize(result, metrics, video_paths), metrics, result)
+
+
 def run_evaluation(config, checkpoint: str | Path, out_dir: str | Path | None = None) -> dict:
     """``dist-video eval``: evaluate ``checkpoint`` (a model directory, a training
     checkpoint or a release ``.pyth``) on the config's validation split with its views
     and crops; rank 0 writes the reports and returns the summary."""
     from ..data import build_dataset
-    from .distributed import init_distributed, shutdown
     from .predict import load_for_inference
-    from .trainer import make_loader
 
     env = init_distributed(config.train.device)
     try:
         dataset = build_dataset(config.data, config.data.eval_split, train=False)
         model = load_for_inference(checkpoint, dataset.class_names, env.device).model
-        if model.num_frames != config.data.num_frames:
-            raise ConfigError(f"the model takes {model.num_frames} frames but data.num_frames is "
-                             f"{config.data.num_frames}; set --set data.num_frames={model.num_frames}")
-        loader = make_loader(config, dataset, train=False, env=env)
-        result = collect_scores(model, loader, env.device, env)
-        if not env.is_main:
-            return {}
-        metrics = classification_metrics(result.scores, result.labels, len(dataset.class_names))
+        check_num_frames(model, config)
         out = Path(out_dir or Path(config.output_dir) / f"eval_{Path(checkpoint).stem}")
-        write_reports(result, metrics, dataset.class_names, out, getattr(dataset, "video_paths", None))
-        summary = {k: metrics[k] for k in ("top1", "top5", "mean_class_accuracy", "num_videos")}
-        return {**summary, "views_per_video": result.views_per_video, "reports": str(out)}
+        report = evaluate_and_report(model, make_loader(config, dataset, train=False, env=env), dataset, env, out)
+        return {} if report is None else {**report.summary, "reports": str(out)}
     finally:
         shutdown(env)

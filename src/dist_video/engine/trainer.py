@@ -16,7 +16,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from ..config import to_dict
-from ..data import MixupCutmix, build_dataset, build_loader
+from ..data import MixupCutmix, build_dataset
 from ..errors import ConfigError, DataError
 from ..io import CheckpointError, atomic_path, remove_stale_temporaries
 from ..models.checkpoint import save_pretrained
@@ -25,12 +25,13 @@ from ..models.dist import DiST
 from ..models.zoo import create_model
 from .checkpointing import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .distributed import DistEnv, all_gather_objects, barrier, init_distributed, shutdown
-from .evaluate import classification_metrics, collect_scores, write_reports
+from .evaluate import evaluate_and_report
 from .experiment import ExperimentConfig, save_experiment
+from .loaders import check_num_frames, make_loader
 from .optim import WarmupCosine, build_optimizer
 from .precision import DTYPES, resolve_precision
 
-__all__ = ["TrainingDiverged", "train", "make_loader", "build_model_for_run"]
+__all__ = ["TrainingDiverged", "train", "build_model_for_run"]
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +67,6 @@ def build_model_for_run(config: ExperimentConfig, class_names, clip_source: str,
     if frozen_dtype != "fp32":
         model.cast_frozen(DTYPES[frozen_dtype])
     return model
-
-
-def make_loader(config: ExperimentConfig, dataset, train: bool, env: DistEnv) -> torch.utils.data.DataLoader:
-    """The run's loader for ``dataset``: training batches shuffled per epoch, or every
-    evaluation item once across the processes."""
-    dc = config.data
-    batch_size = config.train.batch_size if train else (config.train.eval_batch_size or config.train.batch_size)
-    return build_loader(dataset, batch_size, train=train, seed=config.train.seed, num_workers=dc.num_workers,
-                        rank=env.rank, world_size=env.world_size, pin_memory=dc.pin_memory,
-                        persistent_workers=dc.persistent_workers)
 
 
 def _autocast(device: torch.device, dtype: str):
@@ -160,9 +151,7 @@ def _train(config: ExperimentConfig, env: DistEnv, allow_config_change: bool) ->
     if env.is_main:
         log.info("training on %s: %s", env.device, precision.describe())
     model = build_model_for_run(config, train_set.class_names, clip_source, precision.frozen).to(env.device)
-    if model.num_frames != config.data.num_frames:
-        raise ConfigError(f"the model takes {model.num_frames} dense frames but data.num_frames is "
-                         f"{config.data.num_frames}: make model.branch.num_frames and data.num_frames agree")
+    check_num_frames(model, config)
     ddp = DistributedDataParallel(model, device_ids=[env.device.index] if env.device.type == "cuda" else None) \
         if env.distributed else model
 
@@ -327,12 +316,10 @@ def _check_resumable(saved: dict, current: dict, path: Path, allow_change: bool)
 
 def _evaluate(model: DiST, loader, dataset, env: DistEnv, out: Path, epoch: int) -> dict:
     """Validation metrics, computed by rank 0 and shared with every process."""
-    result = collect_scores(model, loader, env.device, env, desc=f"eval {epoch}")
+    report = evaluate_and_report(model, loader, dataset, env, out / "eval", desc=f"eval {epoch}")
     summary = {}
-    if env.is_main:
-        metrics = classification_metrics(result.scores, result.labels, len(dataset.class_names))
-        write_reports(result, metrics, dataset.class_names, out / "eval", getattr(dataset, "video_paths", None))
-        summary = {k: metrics[k] for k in ("top1", "top5", "mean_class_accuracy", "num_videos")}
+    if report is not None:
+        summary = report.summary
         log.info("epoch %d validation: %s", epoch, json.dumps(summary))
         tqdm.write(f"epoch {epoch}: val top-1 {summary['top1']:.2f}  top-5 {summary['top5']:.2f}")
     return all_gather_objects(summary, env)[0]
