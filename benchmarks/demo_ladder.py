@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 import yaml
+from timm.loss import SoftTargetCrossEntropy
 
 from dist_video.config import from_dict, to_dict
 from dist_video.data.mixup import smooth_one_hot
@@ -220,11 +220,12 @@ def train_rung(setting: Setting, seed: int, steps: int, eval_at: list[int], clip
     optimizer = build_optimizer(model, optim, setting.lr)
     scheduler = WarmupCosine(optimizer, setting.lr, steps, setting.warmup, optim.warmup_start_lr, optim.min_lr)
     pairs = order_pairs(source.classes)
+    loss_fn = SoftTargetCrossEntropy()
     curve, losses, started = {}, [], time.perf_counter()
     for step in range(1, steps + 1):
         video, labels = source.batch(step, batch)
         targets = smooth_one_hot(labels, len(source.classes), setting.label_smoothing)
-        loss = torch.sum(-targets * F.log_softmax(model(video), dim=-1), dim=-1).mean()
+        loss = loss_fn(model(video), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

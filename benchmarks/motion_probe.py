@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dist_video.data.synthetic import SYNTHETIC_CLASSES, render_clip
-from dist_video.models.clip import CLIP_MEAN, CLIP_STD
+from dist_video.constants import CLIP_MEAN, CLIP_STD
 from dist_video.models.dist_branch import QuickGELU, TemporalBlock
 
 CLASSES = SYNTHETIC_CLASSES[:4]  # left/right, up/down

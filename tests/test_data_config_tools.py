@@ -8,7 +8,8 @@ from video_factory import one_torch_thread, write_ssv2_dataset  # noqa: F401
 
 from dist_video.cli import main
 from dist_video.config import ConfigError, from_dict
-from dist_video.data import CLIP_MEAN, DataConfig, load_data_config
+from dist_video.constants import CLIP_MEAN
+from dist_video.data import DataConfig, load_data_config
 
 
 def test_defaults_follow_the_recipe():

@@ -23,11 +23,9 @@ from .decode import (
 from .loader import SeededSampler, ShardSampler, build_loader, item_seed
 from .mixup import MixupCutmix, smooth_one_hot
 from .sampling import FrameSampler, interval_indices, segment_indices
-from .transforms import CLIP_MEAN, CLIP_STD, EvalTransform, TrainTransform
+from .transforms import EvalTransform, TrainTransform
 
 __all__ = [
-    "CLIP_MEAN",
-    "CLIP_STD",
     "Annotations",
     "DataConfig",
     "DecodeError",

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..config import ConfigError, apply_overrides, check_field, from_dict, load_yaml
-from .transforms import CLIP_MEAN, CLIP_STD
+from ..constants import CLIP_MEAN, CLIP_STD
 
 __all__ = ["DataConfig", "load_data_config"]
 

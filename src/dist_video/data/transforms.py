@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 import torchvision.transforms.v2.functional as F
 
-from ..models.clip import CLIP_MEAN, CLIP_STD
+from ..constants import CLIP_MEAN, CLIP_STD
 
 __all__ = ["EvalTransform", "TrainTransform", "color_matrix", "hue_rotation", "normalize_clip", "random_resized_crop_box", "to_float"]
 

@@ -17,9 +17,14 @@ from tqdm import tqdm
 
 from ..data.synthetic import render_captioned_images
 from ..io import atomic_path, read_safetensors
-from ..models.clip import CLIP_MEAN, CLIP_STD, CLIPArch, build_clip, tokenize_prompts
+from ..constants import CLIP_MEAN, CLIP_STD
+from ..engine.optim import parameter_groups
+from ..models.clip import CLIPArch, build_clip, tokenize_prompts
 
 __all__ = ["PretrainConfig", "pretrain_clip", "load_or_pretrain_clip"]
+
+# No weight decay on biases, norms (1-D) and embeddings, as open_clip trains.
+NO_WEIGHT_DECAY = ("*embedding*",)
 
 
 @dataclass
@@ -55,18 +60,17 @@ def pretrain_clip(config: PretrainConfig, show_progress: bool = True) -> tuple[t
     tokens = tokenize_prompts(captions, arch.context_length)
     train_x, train_t = images[:-512], tokens[:-512]
     model = build_clip(arch)
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.lr, betas=(0.9, 0.98), eps=1e-6,
-    )
+    groups = parameter_groups(model, config.weight_decay, no_weight_decay=NO_WEIGHT_DECAY)
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.98), eps=1e-6)
     loss_fn = ClipLoss()
     generator = torch.Generator().manual_seed(config.seed)
     losses = []
     model.train()
     for step in tqdm(range(config.steps), desc="pre-training the small CLIP", disable=not show_progress,
                      dynamic_ncols=True):
+        # Kept by hand, not timm's CosineLRScheduler: this schedule (warm-up counted from
+        # step 1, the cosine over all steps) made the demo's measured CLIP, and timm's
+        # would change its weights and every demo number (docs/demo.md).
         lr = config.lr * min(1.0, (step + 1) / config.warmup_steps)
         lr *= 0.5 * (1 + math.cos(math.pi * step / config.steps)) if step >= config.warmup_steps else 1.0
         for group in optimizer.param_groups:

@@ -48,7 +48,8 @@ from ..errors import ConfigError
 from ..models.complexity import count_gflops
 from ..models.dist import DiST
 from ..models.zoo import create_model
-from .precision import DTYPES, cpu_has_native_bf16, resolve_precision
+from ..constants import DTYPES
+from .precision import cpu_has_native_bf16, resolve_precision
 
 __all__ = ["CASES", "BenchSettings", "FullFinetuneCLIP", "format_table", "run_bench"]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
+from timm.utils import accuracy
 from tqdm import tqdm
 
 from ..errors import DataError
@@ -87,17 +88,15 @@ def classification_metrics(scores: torch.Tensor, labels: torch.Tensor, num_class
     matrix (rows: true class, columns: predicted)."""
     if scores.shape[0] == 0:
         raise DataError("no videos were evaluated")
-    k = min(5, scores.shape[1])
-    topk = scores.topk(k, dim=1).indices
-    correct = topk == labels[:, None]
-    pred = topk[:, 0]
+    top1, top5 = accuracy(scores, labels, topk=(1, 5))
+    pred = scores.argmax(dim=1)
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.long)
     confusion.index_put_((labels, pred), torch.ones_like(labels), accumulate=True)
     support = confusion.sum(dim=1)
     per_class = torch.where(support > 0, confusion.diag() / support.clamp(min=1), torch.nan)
     return {
-        "top1": 100.0 * correct[:, 0].float().mean().item(),
-        "top5": 100.0 * correct.any(dim=1).float().mean().item(),
+        "top1": top1.item(),
+        "top5": top5.item(),
         "mean_class_accuracy": 100.0 * per_class[support > 0].mean().item(),
         "num_videos": int(scores.shape[0]),
         "per_class_accuracy": per_class.tolist(),

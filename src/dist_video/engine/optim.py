@@ -1,11 +1,13 @@
-"""AdamW with the release's parameter groups, and a per-iteration warm-up + cosine schedule."""
+"""AdamW with the release's parameter groups, and a per-iteration warm-up + cosine schedule
+(both from timm)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
+from timm.optim import param_groups_weight_decay
+from timm.scheduler import CosineLRScheduler
 from torch import nn
 
 from ..config import check_field
@@ -48,21 +50,17 @@ class OptimConfig:
         return self.lr * global_batch / self.reference_batch if self.scale_lr else self.lr
 
 
-def _no_decay(name: str, param: nn.Parameter) -> bool:
-    # Biases, norms (1-D), learned tokens and positional embeddings get no weight decay.
-    return param.ndim <= 1 or name.endswith(("cls_token", "positional_embedding"))
+# Besides biases and norms (1-D), learned tokens and positional embeddings get no weight decay.
+NO_WEIGHT_DECAY = ("*cls_token", "*positional_embedding")
 
 
-def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """The trainable parameters in two groups: with and without weight decay."""
-    decay, no_decay = [], []
-    for name, param in model.named_parameters():
-        if param.requires_grad:
-            (no_decay if _no_decay(name, param) else decay).append(param)
-    return [
-        {"params": decay, "weight_decay": weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
+def parameter_groups(model: nn.Module, weight_decay: float,
+                     no_weight_decay: tuple[str, ...] = NO_WEIGHT_DECAY) -> list[dict]:
+    """The trainable parameters in two groups, with weight decay first and without second
+    (the order the optimizer state of existing checkpoints has): no decay for 1-D
+    parameters and names matching a pattern of ``no_weight_decay``."""
+    groups = param_groups_weight_decay(model, weight_decay, no_weight_decay_list=no_weight_decay)
+    return sorted(groups, key=lambda group: -group["weight_decay"])
 
 
 def build_optimizer(model: nn.Module, config: OptimConfig, lr: float) -> torch.optim.AdamW:
@@ -72,31 +70,24 @@ def build_optimizer(model: nn.Module, config: OptimConfig, lr: float) -> torch.o
 
 
 class WarmupCosine:
-    """Linear warm-up from ``start_lr`` to ``base_lr``, then cosine down to ``min_lr``,
-    stepped once per optimiser step. Its state is the step count."""
+    """Linear warm-up from ``start_lr`` to ``base_lr`` over ``warmup_steps``, then cosine down
+    to ``min_lr`` at ``total_steps``, stepped once per optimiser step (timm's
+    ``CosineLRScheduler`` per update). Its state is the step count."""
 
     def __init__(self, optimizer: torch.optim.Optimizer, base_lr: float, total_steps: int, warmup_steps: int,
                  start_lr: float, min_lr: float):
         self.optimizer = optimizer
-        self.base_lr, self.start_lr, self.min_lr = base_lr, start_lr, min_lr
-        self.total_steps, self.warmup_steps = max(1, total_steps), warmup_steps
+        for group in optimizer.param_groups:
+            group["initial_lr"] = base_lr
+        self.schedule = CosineLRScheduler(optimizer, t_initial=max(1, total_steps - warmup_steps), lr_min=min_lr,
+                                          warmup_t=warmup_steps, warmup_lr_init=start_lr, warmup_prefix=True,
+                                          t_in_epochs=False)
         self.step_count = 0
-        self._apply()
-
-    def lr_at(self, step: int) -> float:
-        if step < self.warmup_steps:
-            return self.start_lr + (self.base_lr - self.start_lr) * step / self.warmup_steps
-        progress = min(1.0, (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps))
-        return self.min_lr + (self.base_lr - self.min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
-
-    def _apply(self) -> None:
-        lr = self.lr_at(self.step_count)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        self.schedule.step_update(0)
 
     def step(self) -> None:
         self.step_count += 1
-        self._apply()
+        self.schedule.step_update(self.step_count)
 
     @property
     def lr(self) -> float:
@@ -107,4 +98,4 @@ class WarmupCosine:
 
     def load_state_dict(self, state: dict) -> None:
         self.step_count = int(state["step_count"])
-        self._apply()
+        self.schedule.step_update(self.step_count)

@@ -24,10 +24,9 @@ import torch
 
 from ..errors import ConfigError
 
-__all__ = ["DTYPES", "Precision", "cpu_has_native_bf16", "resolve_precision"]
+__all__ = ["Precision", "cpu_has_native_bf16", "resolve_precision"]
 
 log = logging.getLogger(__name__)
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @functools.lru_cache(maxsize=1)

@@ -10,12 +10,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from safetensors.torch import save_file
+from timm.loss import SoftTargetCrossEntropy
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from ..config import to_dict
+from ..constants import DTYPES
 from ..data import MixupCutmix, build_dataset
 from ..errors import ConfigError, DataError
 from ..io import CheckpointError, atomic_path, remove_stale_temporaries
@@ -29,7 +30,7 @@ from .evaluate import evaluate_and_report
 from .experiment import ExperimentConfig, save_experiment
 from .loaders import check_num_frames, make_loader
 from .optim import WarmupCosine, build_optimizer
-from .precision import DTYPES, resolve_precision
+from .precision import resolve_precision
 
 __all__ = ["TrainingDiverged", "train", "build_model_for_run"]
 
@@ -40,8 +41,8 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-def soft_target_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    return torch.sum(-targets * F.log_softmax(logits.float(), dim=-1), dim=-1).mean()
+# The loss against mixed / smoothed targets: the mean over clips of -sum(target * log_softmax).
+soft_target_cross_entropy = SoftTargetCrossEntropy()
 
 
 def _frozen_clip_source(config: ExperimentConfig, out: Path, env: DistEnv) -> str:

@@ -14,7 +14,8 @@ from safetensors.torch import save_file
 
 from ..config import from_dict, load_yaml, to_dict
 from ..io import CheckpointError, atomic_path, read_safetensors, read_torch_file
-from .clip import CLIP_MEAN, CLIP_STD, CLIPArch, build_clip, infer_clip_arch
+from ..constants import CLIP_MEAN, CLIP_STD
+from .clip import CLIPArch, build_clip, infer_clip_arch
 from .dist import DiST
 from .dist_branch import DiSTBranchConfig
 

@@ -19,8 +19,6 @@ from ..errors import CheckpointError, ConfigError
 from ..io import read_safetensors, read_torch_file
 
 __all__ = [
-    "CLIP_MEAN",
-    "CLIP_STD",
     "CLIPArch",
     "infer_clip_arch",
     "build_clip",
@@ -32,11 +30,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-# The pixel normalisation every OpenAI CLIP was trained with.
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-
 
 @dataclass(frozen=True)
 class CLIPArch:

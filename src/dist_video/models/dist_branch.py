@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .clip import CLIP_STD
+from ..constants import CLIP_STD
 
 __all__ = ["DiSTBranchConfig", "DiSTBranch"]
 
