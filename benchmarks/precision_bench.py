@@ -15,7 +15,7 @@ import argparse
 import json
 import statistics
 
-from dist_video.engine.bench import BenchSettings, machine_info, run_bench
+from dist_video.tools.bench import BenchSettings, machine_info, run_bench
 
 CASES = ("floor", "dist_train")
 

@@ -68,7 +68,8 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_the_import_graph_is_read():
     graph = _imports()
     assert "dist_video.engine.loaders" in graph["dist_video.engine.trainer"]
-    assert "dist_video.models.dist" in graph["dist_video"]
+    assert "dist_video.errors" in graph["dist_video"]
+    assert "dist_video.engine.evaluate" in graph["dist_video.cli.train"]  # lazy imports count
 
 
 def test_no_import_cycle_between_modules():
@@ -79,3 +80,28 @@ def test_no_import_cycle_between_modules():
 def test_cycle_finder_finds_one():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+# Each layer imports only the layers listed for it (the package's own modules aside).
+BASE = {"dist_video", "constants", "config", "io", "errors"}
+ALLOWED = {
+    "base": set(),
+    "models": {"base"},
+    "data": {"base"},
+    "engine": {"base", "models", "data"},
+    "tools": {"base", "models", "data", "engine"},
+    "demo": {"base", "models", "data", "engine"},
+    "cli": {"base", "models", "data", "engine", "tools", "demo"},
+}
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return "base" if len(parts) == 1 or parts[1] in BASE else parts[1]
+
+
+def test_layers_import_only_the_layers_below():
+    wrong = [f"{module} imports {target}" for module, targets in _imports().items() for target in targets
+             if _layer(target) != _layer(module) and _layer(target) not in ALLOWED[_layer(module)]]
+    assert not wrong, wrong
+    assert set(ALLOWED) >= {_layer(m) for m in _imports()}  # every layer is listed

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dist_video.cli import main
-from dist_video.engine.bench import CASES, BenchSettings, count_case_gflops
+from dist_video.tools.bench import CASES, BenchSettings, count_case_gflops
 from dist_video.models.complexity import count_gflops
 from dist_video.models.zoo import create_model
 

@@ -7,9 +7,8 @@ import torch
 import torchvision.transforms.v2.functional as F
 from video_factory import one_torch_thread  # noqa: F401 (autouse fixture)
 
+from dist_video.constants import CLIP_MEAN, CLIP_STD
 from dist_video.data import (
-    CLIP_MEAN,
-    CLIP_STD,
     EvalTransform,
     MixupCutmix,
     TrainTransform,

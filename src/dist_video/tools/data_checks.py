@@ -1,10 +1,9 @@
-"""``dist-video check-data`` (find unreadable videos) and ``bench-data`` (loader speed)."""
+"""Data-set checks: find the unusable videos of a data set (``check-data``), and measure
+the training loader's speed (``bench-data``)."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import random
 import time
 from collections.abc import Sequence
@@ -15,12 +14,12 @@ import torch
 from tqdm import tqdm
 
 from ..errors import DataError
-from .config import DataConfig, load_data_config
-from .datasets import build_dataset, read_annotations
-from .decode import DecodeError, open_video
-from .loader import build_loader, keep_freed_memory
+from ..data.config import DataConfig
+from ..data.datasets import build_dataset, read_annotations
+from ..data.decode import DecodeError, open_video
+from ..data.loader import build_loader, keep_freed_memory
 
-__all__ = ["bench_data", "bench_data_command", "check_data", "check_data_command", "probe_video"]
+__all__ = ["bench_data", "check_data", "probe_video"]
 
 
 def probe_video(path: str, min_frames: int = 1, backend: str = "auto") -> str | None:
@@ -154,22 +153,3 @@ def bench_data(
         "torch_threads": torch.get_num_threads(),
         "decode_failures": dataset.decode_failures,
     }
-
-
-def check_data_command(args: argparse.Namespace) -> int:
-    """``dist-video check-data``: exit status 1 when videos are missing or unreadable."""
-    cfg = load_data_config(args.config, args.set)
-    splits = args.split or list(cfg.annotations)
-    summary = check_data(cfg, splits, args.out, workers=args.workers)
-    print(f"checked {summary['videos']} videos of {', '.join(splits)}: {summary['ok']} usable, "
-          f"{summary['missing']} missing, {summary['unreadable']} unreadable, "
-          f"{summary['too_short']} shorter than {cfg.num_frames} frames; list in {args.out}")
-    return 1 if summary["missing"] or summary["unreadable"] else 0
-
-
-def bench_data_command(args: argparse.Namespace) -> int:
-    """``dist-video bench-data``: print one JSON line of loader speed figures."""
-    cfg = load_data_config(args.config, args.set)
-    result = bench_data(cfg, args.split, args.clips, args.workers, args.batch_size, args.seed, args.threads)
-    print(json.dumps(result))
-    return 0

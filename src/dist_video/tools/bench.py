@@ -44,12 +44,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..constants import DTYPES
+from ..engine.precision import cpu_has_native_bf16, resolve_precision
 from ..errors import ConfigError
 from ..models.complexity import count_gflops
 from ..models.dist import DiST
 from ..models.zoo import create_model
-from ..constants import DTYPES
-from .precision import cpu_has_native_bf16, resolve_precision
 
 __all__ = ["CASES", "BenchSettings", "FullFinetuneCLIP", "format_table", "run_bench"]
 

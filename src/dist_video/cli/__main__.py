@@ -1,0 +1,7 @@
+"""``python -m dist_video.cli`` (e.g. under torchrun)."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,61 @@
+"""``dist-video info`` and ``dist-video models``: the model zoo and a model's size."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .arguments import add_overrides
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    info = sub.add_parser(
+        "info",
+        help="parameters and GFLOPs of a model",
+        description="Print one JSON object: parameters (total, trainable) and GFLOPs per view "
+        "(multiply-adds, as papers count them) of a zoo model, a model/experiment YAML or a "
+        "saved model directory. Counted on the meta device: nothing is allocated or downloaded.",
+    )
+    info.add_argument("model", help="zoo name (see `dist-video models`), YAML file or model directory")
+    add_overrides(info, "branch.num_frames=32")
+    info.set_defaults(func=run_info)
+    models = sub.add_parser("models", help="list the model zoo", description="List the model zoo's entries "
+                            "with their published top-1.")
+    models.set_defaults(func=run_models)
+
+
+def run_info(args: argparse.Namespace) -> int:
+    import torch
+    import yaml
+
+    from ..models.complexity import count_gflops, count_parameters
+    from ..models.zoo import create_model, model_config
+
+    source = Path(args.model)
+    if source.is_dir():  # a saved model: its config.yaml holds every size
+        saved = yaml.safe_load((source / "config.yaml").read_text())
+        data = {"clip": {"arch": saved["clip_arch"]}, "branch": saved["branch"],
+                "selected_layers": saved["selected_layers"], "num_classes": len(saved["class_names"])}
+    else:
+        data = args.model
+    config = model_config(data, args.overrides)
+    with torch.device("meta"):
+        model = create_model(config)
+    result = {"model": args.model, **count_parameters(model), **count_gflops(model)}
+    result["params_trainable_m"] = round(result["params_trainable"] / 1e6, 2)
+    result["params_total_m"] = round(result["params_total"] / 1e6, 2)
+    if config.published:
+        result["published"] = config.published
+    print(json.dumps(result))
+    return 0
+
+
+def run_models(args: argparse.Namespace) -> int:
+    from ..models.zoo import list_models, model_config
+
+    for name in list_models():
+        config = model_config(name)
+        top1 = config.published.get("top1")
+        print(f"{name:24s} top-1 {top1:5.1f}  {config.description}")
+    return 0

@@ -1,0 +1,1 @@
+"""Tools around the library: the speed and memory benchmark, data-set checks."""

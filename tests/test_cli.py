@@ -1,0 +1,56 @@
+"""The command line: starts without torch, every option explained, one module per group."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+
+from dist_video.cli import bench as cli_bench
+from dist_video.cli import build_parser, main
+
+
+def test_help_and_parsing_do_not_import_torch():
+    code = ("import sys; from dist_video.cli import build_parser; "
+            "build_parser().parse_args(['predict', 'a.mp4', '--checkpoint', 'm']); "
+            "print(sorted(m for m in ('torch', 'open_clip', 'timm') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_every_command_and_option_has_help():
+    commands = _subparsers(build_parser())
+    assert {"info", "models", "check-data", "bench-data", "make-synthetic", "train", "eval", "predict", "demo",
+            "bench"} <= set(commands)
+    missing = [f"{name} {action.option_strings or action.dest}"
+               for name, parser in commands.items() for action in parser._actions
+               if not isinstance(action, argparse._HelpAction) and not action.help]
+    assert not missing, missing
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out.startswith("dist-video 0.")
+
+
+def test_bench_cases_match_the_tool():
+    from dist_video.tools.bench import CASES
+
+    assert cli_bench.CASES == CASES
+
+
+def test_lazy_package_attributes():
+    import dist_video
+
+    assert dist_video.create_model.__module__ == "dist_video.models.zoo"
+    assert "load_model" in dir(dist_video)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        dist_video.nope  # noqa: B018
