@@ -17,10 +17,10 @@ import av  # noqa: F401  (PyAV before decord: see tests/video_factory.py)
 from dist_video.cli import main
 from dist_video.config import ConfigError
 from dist_video.data.synthetic import SYNTHETIC_CLASSES, SyntheticConfig, make_synthetic_dataset
-from dist_video.engine import trainer as trainer_module
+from dist_video.engine import train as train_module
 from dist_video.engine.evaluate import classification_metrics, merge_view_scores
 from dist_video.engine.experiment import load_experiment
-from dist_video.engine.trainer import TrainingDiverged, train
+from dist_video.engine.train import TrainingDiverged, train
 
 TINY_CLIP = {"embed_dim": 32, "vision_width": 64, "vision_layers": 2, "patch_size": 8, "image_size": 32,
              "text_width": 64, "text_layers": 1}
@@ -86,7 +86,7 @@ def test_resume_after_interruption_matches_uninterrupted(tmp_path, dataset_dir, 
     train(straight)
 
     calls = {"n": 0}
-    real_loss = trainer_module.soft_target_cross_entropy
+    real_loss = train_module.soft_target_cross_entropy
 
     def crash_on_the_eighth(logits, targets):
         calls["n"] += 1
@@ -95,12 +95,12 @@ def test_resume_after_interruption_matches_uninterrupted(tmp_path, dataset_dir, 
         return real_loss(logits, targets)
 
     interrupted = load_experiment(write_config(tmp_path / "b.yaml", dataset_dir, tmp_path / "b", train=train_cfg))
-    monkeypatch.setattr(trainer_module, "soft_target_cross_entropy", crash_on_the_eighth)
+    monkeypatch.setattr(train_module, "soft_target_cross_entropy", crash_on_the_eighth)
     with pytest.raises(KeyboardInterrupt):
         train(interrupted)
     state = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
     assert (state["epoch"], state["step_in_epoch"]) == (1, 1)
-    monkeypatch.setattr(trainer_module, "soft_target_cross_entropy", real_loss)
+    monkeypatch.setattr(train_module, "soft_target_cross_entropy", real_loss)
     # what a process killed mid-write leaves: a temporary, and rows logged after the checkpoint
     stale = tmp_path / "b" / ".last.pt.x1y2z3.tmp"
     stale.write_bytes(b"partial")
@@ -122,14 +122,14 @@ def test_nan_loss_stops_with_a_clear_message(tmp_path, dataset_dir, monkeypatch)
     config = load_experiment(write_config(tmp_path / "c.yaml", dataset_dir, tmp_path / "run",
                                           train={"checkpoint_every_steps": 2, "eval_every": 0}))
     calls = {"n": 0}
-    real_loss = trainer_module.soft_target_cross_entropy
+    real_loss = train_module.soft_target_cross_entropy
 
     def nan_on_the_fourth(logits, targets):
         calls["n"] += 1
         loss = real_loss(logits, targets)
         return loss * float("nan") if calls["n"] == 4 else loss
 
-    monkeypatch.setattr(trainer_module, "soft_target_cross_entropy", nan_on_the_fourth)
+    monkeypatch.setattr(train_module, "soft_target_cross_entropy", nan_on_the_fourth)
     with pytest.raises(TrainingDiverged, match="last good checkpoint"):
         train(config)
     state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
@@ -303,6 +303,6 @@ def test_user_mistakes_end_in_one_line_and_bugs_in_a_traceback(tmp_path, dataset
         assert main(["train", str(path), "--set", "train.device=cuda"]) == 2
         assert capsys.readouterr().err.count("CUDA is not available") == 2
     # a bug (here: a ValueError from deep inside) is not dressed up as a user mistake
-    monkeypatch.setattr(trainer_module, "soft_target_cross_entropy", lambda *a: (_ for _ in ()).throw(ValueError("bug")))
+    monkeypatch.setattr(train_module, "soft_target_cross_entropy", lambda *a: (_ for _ in ()).throw(ValueError("bug")))
     with pytest.raises(ValueError, match="bug"):
         main(["train", str(write_config(tmp_path / "v.yaml", dataset_dir, tmp_path / "run2"))])

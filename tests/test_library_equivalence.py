@@ -14,7 +14,7 @@ from dist_video.demo import pretrain_clip
 from dist_video.constants import CLIP_MEAN, CLIP_STD
 from dist_video.engine.evaluate import classification_metrics
 from dist_video.engine.optim import WarmupCosine, parameter_groups
-from dist_video.engine.trainer import soft_target_cross_entropy
+from dist_video.engine.train import soft_target_cross_entropy
 from dist_video.models.clip import build_clip
 
 

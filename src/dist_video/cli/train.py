@@ -33,7 +33,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from ..engine.experiment import load_experiment
-    from ..engine.trainer import train
+    from ..engine.train import train
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     metrics = train(load_experiment(args.config, args.overrides), args.allow_config_change)

@@ -25,7 +25,7 @@ from ..engine.distributed import DistEnv
 from ..engine.evaluate import collect_scores, evaluate_and_report
 from ..engine.experiment import ExperimentConfig
 from ..engine.loaders import make_loader
-from ..engine.trainer import train
+from ..engine.train import train
 from ..models.clip import CLIPArch
 from ..models.complexity import count_parameters
 from ..models.zoo import create_model

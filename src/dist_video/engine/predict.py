@@ -16,7 +16,7 @@ from ..errors import CheckpointError, ConfigError
 from ..models.checkpoint import from_official_checkpoint, load_pretrained
 from ..models.dist import DiST
 from ..models.zoo import ModelConfig, create_model
-from .checkpointing import load_checkpoint
+from .state import read_training_checkpoint
 
 __all__ = ["InferenceModel", "load_for_inference", "parse_labels", "predict_video"]
 
@@ -60,9 +60,7 @@ def load_for_inference(path: str | Path, class_names: Sequence[str] | None = Non
             raise CheckpointError(f"{path}: the release's checkpoints hold no class names; give them with --labels")
         model = from_official_checkpoint(path, class_names)
     else:
-        state = load_checkpoint(path)
-        if "trainable" not in state or "config" not in state:
-            raise CheckpointError(f"{path}: not a dist-video training checkpoint (expected 'trainable' and 'config')")
+        state = read_training_checkpoint(path, keys=("trainable", "config", "class_names"))
         config = state["config"]
         model_config = from_dict(ModelConfig, config["model"], f"{path}: model")
         model = create_model(model_config, class_names or state["class_names"], clip=model_config.clip.pretrained)
