@@ -5,31 +5,19 @@ import json
 import pytest
 import torch
 
+from tiny import TINY
+
 from dist_video.cli import main
 from dist_video.tools.bench import CASES, BenchSettings, count_case_gflops
 from dist_video.models.complexity import count_gflops
 from dist_video.models.zoo import create_model
 
-TINY_YAML = """\
-clip: {arch: {embed_dim: 32, vision_width: 64, vision_layers: 2, patch_size: 8, image_size: 32, text_width: 64, text_layers: 1}}
-branch: {num_frames: 4, alpha: 2, temporal_dim: 16, integration_dim: 64}
-num_classes: 3
-"""
-
-
-@pytest.fixture()
-def tiny_yaml(tmp_path):
-    path = tmp_path / "tiny.yaml"
-    path.write_text(TINY_YAML)
-    return str(path)
-
-
-def test_bench_prints_a_table_and_json(tiny_yaml, capsys):
-    assert main(["bench", tiny_yaml, "--batch-size", "2", "--repeats", "2", "--warmup", "1", "--threads", "1"]) == 0
+def test_bench_prints_a_table_and_json(capsys):
+    assert main(["bench", TINY, "--batch-size", "2", "--repeats", "2", "--warmup", "1", "--threads", "1"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split()[:3] == ["case", "seconds", "peak"]
     result = json.loads(lines[-1])
-    model = create_model(tiny_yaml)
+    model = create_model(TINY)
     trainable = {
         "floor": 0,
         "dist_infer": 0,
@@ -43,7 +31,7 @@ def test_bench_prints_a_table_and_json(tiny_yaml, capsys):
         assert r["params_trainable"] == trainable[case], case
         assert r["gflops_step_per_view"] >= r["gflops_per_view"] > 0
     with torch.device("meta"):  # as `dist-video info` counts
-        split = count_gflops(create_model(tiny_yaml), batch_size=2)
+        split = count_gflops(create_model(TINY), batch_size=2)
     assert result["floor"]["gflops_per_view"] == pytest.approx(split["gflops_frozen"])
     assert result["dist_train"]["gflops_per_view"] == pytest.approx(split["gflops_per_view"])
     machine = result["machine"]
@@ -62,8 +50,8 @@ def test_bench_prints_a_table_and_json(tiny_yaml, capsys):
     assert settings["torch"] == torch.__version__
 
 
-def test_step_flops_count_the_backward(tiny_yaml):
-    flops = count_case_gflops(BenchSettings(tiny_yaml))
+def test_step_flops_count_the_backward():
+    flops = count_case_gflops(BenchSettings(TINY))
     # backward costs about twice the forward for the trained layers, nothing for frozen ones
     assert flops["full_finetune"]["gflops_step_per_view"] > 2.5 * flops["full_finetune"]["gflops_per_view"]
     branch = flops["dist_train"]["gflops_per_view"] - flops["floor"]["gflops_per_view"]
@@ -71,19 +59,19 @@ def test_step_flops_count_the_backward(tiny_yaml):
     assert 1.0 * branch < extra < 2.0 * branch  # no backward through the frozen ViT
 
 
-def test_bench_refuses_a_bad_device(tiny_yaml, capsys):
-    assert main(["bench", tiny_yaml, "--device", "no-such-device"]) == 2
+def test_bench_refuses_a_bad_device(capsys):
+    assert main(["bench", TINY, "--device", "no-such-device"]) == 2
     assert "no-such-device" in capsys.readouterr().err
 
 
-def test_bench_settings_are_checked(tiny_yaml):
+def test_bench_settings_are_checked():
     with pytest.raises(ValueError, match="unknown bench cases"):
-        BenchSettings(tiny_yaml, cases=("floor", "bogus"))
+        BenchSettings(TINY, cases=("floor", "bogus"))
     with pytest.raises(ValueError, match="dtype"):
-        BenchSettings(tiny_yaml, dtype="int8")
+        BenchSettings(TINY, dtype="int8")
 
 
-def test_precision_bench_compares_fp32_and_auto(tiny_yaml, capsys):
+def test_precision_bench_compares_fp32_and_auto(capsys):
     import importlib.util
     from pathlib import Path
 
@@ -91,7 +79,7 @@ def test_precision_bench_compares_fp32_and_auto(tiny_yaml, capsys):
     spec = importlib.util.spec_from_file_location("precision_bench", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    summary = module.main([tiny_yaml, "--rounds", "1", "--repeats", "1", "--threads", "1"])
+    summary = module.main([TINY, "--rounds", "1", "--repeats", "1", "--threads", "1"])
     assert summary["auto_picks"] == ("bf16" if summary["machine"]["cpu_native_bf16"] else "fp32")
     assert set(summary["auto_over_fp32"]) == {"floor", "dist_train"}
     assert all(ratio > 0 for ratio in summary["auto_over_fp32"].values())

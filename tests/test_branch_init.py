@@ -4,7 +4,7 @@ values only, and starts the stem direction-selective and the pooling as a mean."
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import tiny_model
+from tiny import tiny_model
 
 from dist_video.models.dist_branch import DiSTBranchConfig
 from dist_video.models.zoo import list_models, model_config

@@ -7,7 +7,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import tiny_model
+from tiny import tiny_model
 from dist_video import CheckpointError, load_pretrained, save_pretrained
 from dist_video.cli import main
 from dist_video.engine.state import load_checkpoint, save_checkpoint

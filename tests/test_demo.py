@@ -1,6 +1,7 @@
 """The embedded demo: a scaled-down run end to end, the small CLIP's pre-training, and
 the README's main-job command."""
 
+import dataclasses
 import json
 import math
 import re
@@ -8,10 +9,10 @@ from pathlib import Path
 
 import av  # noqa: F401  (PyAV before decord: see tests/video_factory.py)
 import yaml
+from tiny import TINY_ARCH
 
 from dist_video.cli import main
 from dist_video.demo.pretrain_clip import PretrainConfig, pretrain_clip
-from dist_video.models.clip import CLIPArch
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -47,8 +48,7 @@ def test_tiny_demo_runs_end_to_end(tmp_path, capsys):
 
 
 def test_clip_pretraining_learns_captions():
-    arch = CLIPArch(embed_dim=32, vision_width=64, vision_layers=2, patch_size=8, image_size=32, text_width=64,
-                    text_layers=1, context_length=32)
+    arch = dataclasses.replace(TINY_ARCH, context_length=32)
     model, report = pretrain_clip(PretrainConfig(arch=arch, num_images=1024, steps=40, batch_size=64, lr=2e-3,
                                                  warmup_steps=5), show_progress=False)
     assert report["final_loss"] < 0.8 * math.log(64)  # chance level of the contrastive loss

@@ -14,6 +14,8 @@ import torch
 import yaml
 
 import av  # noqa: F401  (PyAV before decord: see tests/video_factory.py)
+from tiny import TINY_CLIP
+
 from dist_video.cli import main
 from dist_video.config import ConfigError
 from dist_video.data.synthetic import SYNTHETIC_CLASSES, SyntheticConfig, make_synthetic_dataset
@@ -22,8 +24,6 @@ from dist_video.engine.evaluate import classification_metrics, merge_view_scores
 from dist_video.engine.experiment import load_experiment
 from dist_video.engine.train import TrainingDiverged, train
 
-TINY_CLIP = {"embed_dim": 32, "vision_width": 64, "vision_layers": 2, "patch_size": 8, "image_size": 32,
-             "text_width": 64, "text_layers": 1}
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import TINY_ARCH, tiny_model
+from tiny import TINY_ARCH, tiny_model
 
 from dist_video.demo import pretrain_clip
 from dist_video.constants import CLIP_MEAN, CLIP_STD

@@ -1,14 +1,17 @@
 """DiST model behaviour: freezing, gradients, checkpoints, shapes, zoo."""
 
+import dataclasses
 import json
 
 import pytest
 import torch
 
-from conftest import TINY_ARCH, tiny_model
+from tiny import TINY_ARCH, tiny_model
 from dist_video import CheckpointError, create_model, from_official_checkpoint, list_models, load_model, load_pretrained, save_pretrained
 from dist_video.cli import main
-from dist_video.models.clip import CLIPArch, create_clip, infer_clip_arch, tokenize_prompts
+from dist_video.models.complexity import count_gflops
+from dist_video.models.zoo import model_config
+from dist_video.models.clip import create_clip, infer_clip_arch, tokenize_prompts
 
 
 def _video(model, batch=2, seed=1):
@@ -129,8 +132,8 @@ def test_checkpoint_errors_name_the_keys(tmp_path):
 @pytest.mark.parametrize(
     "arch",
     [
-        CLIPArch(embed_dim=32, vision_width=64, vision_layers=2, patch_size=14, image_size=28, text_width=64, text_layers=1),
-        CLIPArch(embed_dim=32, vision_width=64, vision_layers=3, patch_size=32, image_size=64, text_width=64, text_layers=1),
+        dataclasses.replace(TINY_ARCH, patch_size=14, image_size=28),
+        dataclasses.replace(TINY_ARCH, vision_layers=3, patch_size=32, image_size=64),
     ],
     ids=["L14-shaped", "B32-shaped"],
 )
@@ -156,9 +159,30 @@ def test_clip_weights_from_file(tmp_path):
         create_clip(scripted)
 
 
-def test_zoo_builds_every_entry_with_release_sizes():
+@pytest.mark.parametrize("name", list_models())
+def test_every_zoo_entry_builds(name):
+    config = model_config(name)
+    branch = config.branch_config(config.clip.arch)
+    with torch.device("meta"):  # no memory, no arithmetic
+        model = create_model(name)
+    assert len(model.class_names) == config.num_classes
+    assert (model.num_frames, model.branch_config.sparse_frames) == (branch.num_frames, branch.num_frames // branch.alpha)
+    assert model.image_size == config.clip.arch.image_size
+    assert all(not p.requires_grad for p in model.visual.parameters())  # the frozen spatial encoder
+    gflops = count_gflops(model)["gflops_per_view"]
+    if "gflops_per_view" in config.published:  # the paper's count, within 2 %
+        assert abs(gflops / config.published["gflops_per_view"] - 1) < 0.02
+    if name != "test-tiny":  # the release's recipes: sparse frames 8, 16 or 32, published results
+        assert branch.num_frames // branch.alpha in (8, 16, 32) and "top1" in config.published
+
+
+def test_zoo_lists_the_release_entries_and_the_tiny_one():
     names = list_models()
-    assert len(names) == 9
+    assert len(names) == 10 and "test-tiny" in names
+    assert sum(name.startswith("ssv2-") for name in names) == 4 and sum(name.startswith("k400-") for name in names) == 5
+
+
+def test_zoo_entries_have_release_sizes():
     with torch.device("meta"):
         b16 = create_model("ssv2-b16-8+16f")
         k400 = create_model("k400-b16-8+16f")

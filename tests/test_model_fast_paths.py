@@ -4,7 +4,7 @@ conv1d, checkpointing, a bf16 frozen encoder, autocast) against the plain comput
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import tiny_model
+from tiny import tiny_model
 from torch import nn
 
 from dist_video import from_official_checkpoint

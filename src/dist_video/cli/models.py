@@ -57,5 +57,6 @@ def run_models(args: argparse.Namespace) -> int:
     for name in list_models():
         config = model_config(name)
         top1 = config.published.get("top1")
-        print(f"{name:24s} top-1 {top1:5.1f}  {config.description}")
+        published = f"top-1 {top1:5.1f}" if top1 is not None else " " * 11
+        print(f"{name:24s} {published}  {config.description}")
     return 0
