@@ -86,8 +86,17 @@ def _changed(base: Setting, **changes) -> Setting:
 # From the demo as it is now (4 classes, fresh clips, no augmentation, the ``motion``
 # initialisation, lr 5e-4), first on clean clips, toward the demo as it was before the
 # ladder, one switch per rung (each rung keeps the ones above).
-NOW = Setting(pairs=(0, 1), train_clips=None, crop=False, flip=False, colour=False, label_smoothing=0.0, lr=5e-4,
-              pooling_init="mean", stem_init="motion")
+NOW = Setting(
+    pairs=(0, 1),
+    train_clips=None,
+    crop=False,
+    flip=False,
+    colour=False,
+    label_smoothing=0.0,
+    lr=5e-4,
+    pooling_init="mean",
+    stem_init="motion",
+)
 LADDER_STEPS = [
     ("clean clips", {"background": "plain", "distractors": False}),
     ("+ distractors", {"distractors": True}),
@@ -108,8 +117,10 @@ WALK_BACK = [
     ("before, motion stem init", {"stem_init": "motion"}),
     ("before, mean pooling init", {"pooling_init": "mean"}),
     ("before, fresh clips", {"train_clips": None}),
-    ("before, no augmentation, no label smoothing",
-     {"crop": False, "flip": False, "colour": False, "label_smoothing": 0.0}),
+    (
+        "before, no augmentation, no label smoothing",
+        {"crop": False, "flip": False, "colour": False, "label_smoothing": 0.0},
+    ),
     ("before, lr 5e-4", {"lr": 5e-4}),
 ]
 
@@ -146,8 +157,9 @@ class ClipSource:
         if setting.train_clips:
             n = setting.train_clips
             labels = [i % len(self.classes) for i in range(n)]
-            self.pool = [(label, self._render(label, np.random.default_rng([seed, 1, i]))) for i, label in
-                         enumerate(labels)]
+            self.pool = [
+                (label, self._render(label, np.random.default_rng([seed, 1, i]))) for i, label in enumerate(labels)
+            ]
 
     def _render(self, label: int, rng: np.random.Generator, frames=None) -> np.ndarray:
         return render_clip(self.classes[label], rng, CLIP_FRAMES, SIZE, SIZE, self.style, frames)[0]
@@ -178,8 +190,9 @@ def validation_set(setting: Setting, frames: int, per_class: int) -> tuple[torch
     videos, labels = [], []
     for i in range(per_class * len(classes)):
         label = i % len(classes)
-        clip = render_clip(classes[label], np.random.default_rng([99, i]), CLIP_FRAMES, SIZE, SIZE, setting.style(),
-                           idx)[0]
+        clip = render_clip(
+            classes[label], np.random.default_rng([99, i]), CLIP_FRAMES, SIZE, SIZE, setting.style(), idx
+        )[0]
         videos.append(transform(torch.from_numpy(clip)))
         labels.append(label)
     return torch.stack(videos), torch.tensor(labels)
@@ -201,8 +214,9 @@ def evaluate(model, val: tuple[torch.Tensor, torch.Tensor], pairs) -> dict:
     return out
 
 
-def train_rung(setting: Setting, seed: int, steps: int, eval_at: list[int], clip: Path, val_per_class: int,
-               batch: int = 16) -> dict:
+def train_rung(
+    setting: Setting, seed: int, steps: int, eval_at: list[int], clip: Path, val_per_class: int, batch: int = 16
+) -> dict:
     """Train the demo's DiST under ``setting``; held-out metrics at the ``eval_at`` steps."""
     demo = load_demo_config("default")
     frames = demo.dist["model"]["branch"]["num_frames"]
@@ -252,8 +266,12 @@ def format_table(rows: list[dict]) -> str:
     lines = [head, "|" + "---|" * (steps.__len__() + 4)]
     for name in names:
         for row in sorted((r for r in rows if r["rung"] == name), key=lambda r: r["seed"]):
-            cells = [f"{row['curve'][str(s)]['top1']:g} / {row['curve'][str(s)]['order']:g}"
-                     if str(s) in row["curve"] else "-" for s in steps]
+            cells = [
+                f"{row['curve'][str(s)]['top1']:g} / {row['curve'][str(s)]['order']:g}"
+                if str(s) in row["curve"]
+                else "-"
+                for s in steps
+            ]
             last = row["curve"][max(row["curve"], key=int)]
             pairs = " ".join(f"{last[k]:g}" for k in last if k.startswith("pair"))
             lines.append(f"| {name} | {row['seed']} | " + " | ".join(cells) + f" | {pairs} | {row['seconds']:g} |")
@@ -271,8 +289,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clip", type=Path, help="the demo CLIP's weights (default: pre-train and cache)")
     parser.add_argument("--out", type=Path, default=Path("demo_ladder.jsonl"))
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="change a switch of every rung run, e.g. --set lr=3e-3")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a switch of every rung run, e.g. --set lr=3e-3",
+    )
     parser.add_argument("--table", nargs="+", type=Path, help="print the table of these result files and exit")
     args = parser.parse_args(argv)
     if args.table:
@@ -306,8 +329,12 @@ def main(argv: list[str] | None = None) -> None:
         for seed in args.seeds:
             print(f"{name} (seed {seed}): {setting}", file=sys.stderr, flush=True)
             result = train_rung(setting, seed, args.steps, eval_at, clip, args.val_per_class)
-            row = {"rung": name + (" " + " ".join(args.set) if args.set else ""), "seed": seed,
-                   "setting": dataclasses.asdict(setting), **result}
+            row = {
+                "rung": name + (" " + " ".join(args.set) if args.set else ""),
+                "seed": seed,
+                "setting": dataclasses.asdict(setting),
+                **result,
+            }
             with args.out.open("a") as f:
                 f.write(json.dumps(row) + "\n")
     print(format_table([json.loads(line) for line in args.out.read_text().splitlines()]))

@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dist_video.data.synthetic import SYNTHETIC_CLASSES, render_clip
 from dist_video.constants import CLIP_MEAN, CLIP_STD
+from dist_video.data.synthetic import SYNTHETIC_CLASSES, render_clip
 from dist_video.models.dist_branch import QuickGELU, TemporalBlock
 
 CLASSES = SYNTHETIC_CLASSES[:4]  # left/right, up/down
@@ -91,8 +91,13 @@ def probe(variant: str, seed: int, steps: int, lr: float, batch: int, frames: in
             with torch.no_grad():
                 curve[step] = round(100 * (net(val[0]).argmax(1) == val[1]).float().mean().item(), 1)
     reached = [s for s, acc in curve.items() if acc >= 90]
-    return {"variant": variant, "seed": seed, "val_top1": curve, "first_step_at_90": reached[0] if reached else None,
-            "seconds": round(time.perf_counter() - start, 1)}
+    return {
+        "variant": variant,
+        "seed": seed,
+        "val_top1": curve,
+        "first_step_at_90": reached[0] if reached else None,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

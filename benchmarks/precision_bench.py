@@ -33,22 +33,32 @@ def main(argv: list[str] | None = None) -> dict:
     picked = None
     for round_ in range(args.rounds):
         for dtype in ("fp32", "auto"):
-            settings = BenchSettings(model=args.model, batch_size=args.batch_size, device=args.device, dtype=dtype,
-                                     repeats=args.repeats, threads=args.threads, cases=CASES)
+            settings = BenchSettings(
+                model=args.model,
+                batch_size=args.batch_size,
+                device=args.device,
+                dtype=dtype,
+                repeats=args.repeats,
+                threads=args.threads,
+                cases=CASES,
+            )
             result = run_bench(settings)
             if dtype == "auto":
                 picked = result["settings"]["dtype"]
             for case in CASES:
                 seconds[dtype][case].append(result[case]["seconds"])
-            print(f"round {round_ + 1} {dtype:4s}: " + "  ".join(f"{c} {result[c]['seconds']:.3f} s" for c in CASES),
-                  flush=True)
+            print(
+                f"round {round_ + 1} {dtype:4s}: " + "  ".join(f"{c} {result[c]['seconds']:.3f} s" for c in CASES),
+                flush=True,
+            )
     summary = {
         "machine": machine_info(args.device),
         "auto_picks": picked,
         "median_seconds": {d: {c: statistics.median(v) for c, v in cases.items()} for d, cases in seconds.items()},
     }
-    summary["auto_over_fp32"] = {c: round(summary["median_seconds"]["auto"][c] / summary["median_seconds"]["fp32"][c], 3)
-                                 for c in CASES}
+    summary["auto_over_fp32"] = {
+        c: round(summary["median_seconds"]["auto"][c] / summary["median_seconds"]["fp32"][c], 3) for c in CASES
+    }
     print(json.dumps(summary))
     return summary
 

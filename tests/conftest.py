@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-
 REFERENCE = Path(
     os.environ.get(
         "DIST_VIDEO_REFERENCE", Path(__file__).resolve().parents[2] / "shared" / "reference" / "dist_tiny_release.pt"
     )
 )
+
 
 @pytest.fixture(scope="session")
 def reference() -> dict:

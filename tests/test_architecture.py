@@ -52,7 +52,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -101,7 +101,11 @@ def _layer(module: str) -> str:
 
 
 def test_layers_import_only_the_layers_below():
-    wrong = [f"{module} imports {target}" for module, targets in _imports().items() for target in targets
-             if _layer(target) != _layer(module) and _layer(target) not in ALLOWED[_layer(module)]]
+    wrong = [
+        f"{module} imports {target}"
+        for module, targets in _imports().items()
+        for target in targets
+        if _layer(target) != _layer(module) and _layer(target) not in ALLOWED[_layer(module)]
+    ]
     assert not wrong, wrong
     assert set(ALLOWED) >= {_layer(m) for m in _imports()}  # every layer is listed

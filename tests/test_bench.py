@@ -5,12 +5,13 @@ import json
 import pytest
 import torch
 
-from tiny import TINY
-
 from dist_video.cli import main
-from dist_video.tools.bench import CASES, BenchSettings, count_case_gflops
 from dist_video.models.complexity import count_gflops
 from dist_video.models.zoo import create_model
+from dist_video.tools.bench import CASES, BenchSettings, count_case_gflops
+
+from tiny import TINY
+
 
 def test_bench_prints_a_table_and_json(capsys):
     assert main(["bench", TINY, "--batch-size", "2", "--repeats", "2", "--warmup", "1", "--threads", "1"]) == 0

@@ -4,10 +4,11 @@ values only, and starts the stem direction-selective and the pooling as a mean."
 import pytest
 import torch
 import torch.nn.functional as F
-from tiny import tiny_model
 
 from dist_video.models.dist_branch import DiSTBranchConfig
 from dist_video.models.zoo import list_models, model_config
+
+from tiny import tiny_model
 
 
 def test_release_init_is_the_default_everywhere():

@@ -7,10 +7,11 @@ import pytest
 import torch
 import yaml
 
-from tiny import tiny_model
 from dist_video import CheckpointError, load_pretrained, save_pretrained
 from dist_video.cli import main
 from dist_video.engine.state import load_checkpoint, save_checkpoint
+
+from tiny import tiny_model
 
 
 class Payload:
@@ -26,9 +27,13 @@ def _bad_files(tmp_path):
     (tmp_path / "text.pt").write_text("hello")
     torch.save({"x": Payload()}, tmp_path / "payload.pt")
     (tmp_path / "pickle.pt").write_bytes(pickle.dumps({"x": Payload()}))
-    return {"truncated.pt": "not a valid checkpoint", "empty.pt": "not a valid checkpoint",
-            "text.pt": "not a valid checkpoint", "payload.pt": "not a safe checkpoint",
-            "pickle.pt": "not a safe checkpoint"}
+    return {
+        "truncated.pt": "not a valid checkpoint",
+        "empty.pt": "not a valid checkpoint",
+        "text.pt": "not a valid checkpoint",
+        "payload.pt": "not a safe checkpoint",
+        "pickle.pt": "not a safe checkpoint",
+    }
 
 
 def test_bad_training_checkpoints_are_named(tmp_path, capsys):
@@ -80,14 +85,17 @@ def test_a_full_disk_is_named_and_the_previous_checkpoint_kept(tmp_path, monkeyp
     save_checkpoint({"step": torch.tensor(1)}, path)
 
     def full_disk(*args, **kwargs):  # what torch's writer raises when the disk fills up
-        raise RuntimeError("[enforce fail at inline_container.cc:672] . PytorchStreamWriter failed writing file "
-                           "data/0: file write failed")
+        raise RuntimeError(
+            "[enforce fail at inline_container.cc:672] . PytorchStreamWriter failed writing file "
+            "data/0: file write failed"
+        )
 
     monkeypatch.setattr(torch, "save", full_disk)
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda folder: usage(10 << 30, 10 << 30, 4096))
-    with pytest.raises(StorageError, match=f"no space left on the device holding {path}; the previous last.pt "
-                                           "is intact"):
+    with pytest.raises(
+        StorageError, match=f"no space left on the device holding {path}; the previous last.pt is intact"
+    ):
         save_checkpoint({"step": torch.tensor(2)}, path)
     assert int(load_checkpoint(path)["step"]) == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
     # with space left, the same error is a bug of its own and keeps its message

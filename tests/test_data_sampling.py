@@ -3,9 +3,10 @@
 import random
 
 import pytest
-from video_factory import one_torch_thread  # noqa: F401 (autouse fixture)
 
 from dist_video.data import FrameSampler, interval_indices, segment_indices
+
+from video_factory import one_torch_thread  # noqa: F401 (autouse fixture)
 
 
 def test_segment_training_takes_one_frame_per_segment():

@@ -5,7 +5,6 @@ import random
 import pytest
 import torch
 import torchvision.transforms.v2.functional as F
-from video_factory import one_torch_thread  # noqa: F401 (autouse fixture)
 
 from dist_video.constants import CLIP_MEAN, CLIP_STD
 from dist_video.data import (
@@ -22,6 +21,8 @@ from dist_video.data.transforms import (
     random_resized_crop_box,
     to_float,
 )
+
+from video_factory import one_torch_thread  # noqa: F401 (autouse fixture)
 
 NO_COLOR = dict(brightness=0, contrast=0, saturation=0, hue=0, grayscale_prob=0)
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import av  # noqa: F401  (PyAV before decord: see tests/video_factory.py)
 import yaml
-from tiny import TINY_ARCH
 
 from dist_video.cli import main
 from dist_video.demo.pretrain_clip import PretrainConfig, pretrain_clip
+
+from tiny import TINY_ARCH
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -49,8 +50,10 @@ def test_tiny_demo_runs_end_to_end(tmp_path, capsys):
 
 def test_clip_pretraining_learns_captions():
     arch = dataclasses.replace(TINY_ARCH, context_length=32)
-    model, report = pretrain_clip(PretrainConfig(arch=arch, num_images=1024, steps=40, batch_size=64, lr=2e-3,
-                                                 warmup_steps=5), show_progress=False)
+    model, report = pretrain_clip(
+        PretrainConfig(arch=arch, num_images=1024, steps=40, batch_size=64, lr=2e-3, warmup_steps=5),
+        show_progress=False,
+    )
     assert report["final_loss"] < 0.8 * math.log(64)  # chance level of the contrastive loss
     assert report["heldout_retrieval_top1"] > 2 / 512  # well above picking one of 512 at random
 

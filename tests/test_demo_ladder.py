@@ -44,12 +44,33 @@ def test_each_rung_changes_one_thing(ladder):
 def test_a_rung_trains_and_reports(ladder, tmp_path, capsys):
     torch.manual_seed(0)
     clip = tmp_path / "clip.safetensors"  # random towers of the demo's CLIP architecture
-    save_file({k: v.contiguous() for k, v in build_clip(load_demo_config("default").clip_arch).state_dict().items()},
-              str(clip))
+    save_file(
+        {k: v.contiguous() for k, v in build_clip(load_demo_config("default").clip_arch).state_dict().items()},
+        str(clip),
+    )
     out = tmp_path / "rows.jsonl"
-    ladder.main(["--clip", str(clip), "--rungs", "+ 1500 fixed clips", "--set", "train_clips=8", "--set",
-                 "pairs=[0]", "--seeds", "0", "--steps", "2", "--eval-at", "1", "--val-per-class", "2",
-                 "--out", str(out)])
+    ladder.main(
+        [
+            "--clip",
+            str(clip),
+            "--rungs",
+            "+ 1500 fixed clips",
+            "--set",
+            "train_clips=8",
+            "--set",
+            "pairs=[0]",
+            "--seeds",
+            "0",
+            "--steps",
+            "2",
+            "--eval-at",
+            "1",
+            "--val-per-class",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
     (row,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert row["setting"]["train_clips"] == 8 and row["setting"]["pairs"] == [0]
     assert set(row["curve"]) == {"1", "2"}

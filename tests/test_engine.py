@@ -9,12 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import av  # noqa: F401  (PyAV before decord: see tests/video_factory.py)
 import pytest
 import torch
 import yaml
-
-import av  # noqa: F401  (PyAV before decord: see tests/video_factory.py)
-from tiny import TINY_CLIP
 
 from dist_video.cli import main
 from dist_video.config import ConfigError
@@ -24,26 +22,38 @@ from dist_video.engine.evaluate import classification_metrics, merge_view_scores
 from dist_video.engine.experiment import load_experiment
 from dist_video.engine.train import TrainingDiverged, train
 
+from tiny import TINY_CLIP
 
 
 @pytest.fixture(scope="module")
 def dataset_dir(tmp_path_factory) -> Path:
-    config = SyntheticConfig(classes=SYNTHETIC_CLASSES[:4], train_per_class=6, val_per_class=2, num_frames=8,
-                             height=32, width=32)
+    config = SyntheticConfig(
+        classes=SYNTHETIC_CLASSES[:4], train_per_class=6, val_per_class=2, num_frames=8, height=32, width=32
+    )
     return make_synthetic_dataset(tmp_path_factory.mktemp("ssv2"), config, seed=0, progress=False)
 
 
 def write_config(path: Path, data_dir: Path, out: Path, **sections) -> Path:
     config = {
-        "model": {"clip": {"arch": TINY_CLIP},
-                  "branch": {"num_frames": 4, "alpha": 2, "temporal_dim": 16, "integration_dim": 64,
-                             "pooling_layers": 1}},
-        "data": {"format": "ssv2", "root": str(data_dir / "videos"),
-                 "annotations": {"train": str(data_dir / "something-something-v2-train.json"),
-                                 "val": str(data_dir / "something-something-v2-validation.json")},
-                 "labels": str(data_dir / "something-something-v2-labels.json"),
-                 "num_frames": 4, "train_crop_size": 32, "test_scale": 32, "test_crop_size": 32,
-                 "num_temporal_views": 2, "num_workers": 0},
+        "model": {
+            "clip": {"arch": TINY_CLIP},
+            "branch": {"num_frames": 4, "alpha": 2, "temporal_dim": 16, "integration_dim": 64, "pooling_layers": 1},
+        },
+        "data": {
+            "format": "ssv2",
+            "root": str(data_dir / "videos"),
+            "annotations": {
+                "train": str(data_dir / "something-something-v2-train.json"),
+                "val": str(data_dir / "something-something-v2-validation.json"),
+            },
+            "labels": str(data_dir / "something-something-v2-labels.json"),
+            "num_frames": 4,
+            "train_crop_size": 32,
+            "test_scale": 32,
+            "test_crop_size": 32,
+            "num_temporal_views": 2,
+            "num_workers": 0,
+        },
         "optim": {"lr": 1e-3, "reference_batch": 4, "epochs": 2, "warmup_epochs": 0.5},
         "train": {"batch_size": 4, "threads": 1, "log_every": 1},
         "output_dir": str(out),
@@ -60,10 +70,23 @@ def trained_weights(out: Path) -> dict[str, torch.Tensor]:
 
 def test_training_lowers_the_loss(tmp_path, dataset_dir):
     # No augmentation or mixing, evaluated on the training clips: the fit must improve.
-    no_aug = {"mixup_alpha": 0.0, "cutmix_alpha": 0.0, "label_smoothing": 0.0, "flip": False,
-              "color_jitter_prob": 0.0, "grayscale_prob": 0.0, "crop_scale": [1.0, 1.0], "crop_ratio": [1.0, 1.0]}
-    path = write_config(tmp_path / "c.yaml", dataset_dir, tmp_path / "run",
-                        data=no_aug, optim={"epochs": 8, "warmup_epochs": 1, "lr": 2e-3})
+    no_aug = {
+        "mixup_alpha": 0.0,
+        "cutmix_alpha": 0.0,
+        "label_smoothing": 0.0,
+        "flip": False,
+        "color_jitter_prob": 0.0,
+        "grayscale_prob": 0.0,
+        "crop_scale": [1.0, 1.0],
+        "crop_ratio": [1.0, 1.0],
+    }
+    path = write_config(
+        tmp_path / "c.yaml",
+        dataset_dir,
+        tmp_path / "run",
+        data=no_aug,
+        optim={"epochs": 8, "warmup_epochs": 1, "lr": 2e-3},
+    )
     config = load_experiment(path, ["data.eval_split=train", "train.eval_every=7"])
     train(config)
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
@@ -72,8 +95,15 @@ def test_training_lowers_the_loss(tmp_path, dataset_dir):
     assert last < 0.7 * first, (first, last)
     val = [r["val_top1"] for r in rows if "val_top1" in r]
     assert len(val) == 2 and val[-1] > 25.0  # 4 classes: chance is 25 %
-    for name in ("config.yaml", "best.pt", "clip_random.safetensors", "model/model.safetensors",
-                 "eval/confusion_matrix.png", "eval/per_class_accuracy.csv", "eval/predictions.jsonl"):
+    for name in (
+        "config.yaml",
+        "best.pt",
+        "clip_random.safetensors",
+        "model/model.safetensors",
+        "eval/confusion_matrix.png",
+        "eval/per_class_accuracy.csv",
+        "eval/predictions.jsonl",
+    ):
         assert (tmp_path / "run" / name).is_file(), name
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert saved["model"]["clip"]["pretrained"].endswith("clip_random.safetensors")
@@ -119,8 +149,11 @@ def test_resume_after_interruption_matches_uninterrupted(tmp_path, dataset_dir, 
 
 
 def test_nan_loss_stops_with_a_clear_message(tmp_path, dataset_dir, monkeypatch):
-    config = load_experiment(write_config(tmp_path / "c.yaml", dataset_dir, tmp_path / "run",
-                                          train={"checkpoint_every_steps": 2, "eval_every": 0}))
+    config = load_experiment(
+        write_config(
+            tmp_path / "c.yaml", dataset_dir, tmp_path / "run", train={"checkpoint_every_steps": 2, "eval_every": 0}
+        )
+    )
     calls = {"n": 0}
     real_loss = train_module.soft_target_cross_entropy
 
@@ -144,12 +177,26 @@ def test_two_processes_follow_one(tmp_path, dataset_dir):
     one = write_config(tmp_path / "one.yaml", dataset_dir, tmp_path / "one", train={"batch_size": 4}, **common)
     two = write_config(tmp_path / "two.yaml", dataset_dir, tmp_path / "two", train={"batch_size": 2}, **common)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, "-m", "dist_video.cli", "train", str(one)], check=True, env=env,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "dist_video.cli", "train", str(one)], check=True, env=env, capture_output=True
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         "-m", "dist_video.cli", "train", str(two)],
-        env=env, capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "dist_video.cli",
+            "train",
+            str(two),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
     def losses(out):
@@ -157,15 +204,16 @@ def test_two_processes_follow_one(tmp_path, dataset_dir):
         return [r["loss"] for r in rows if "loss" in r]
 
     assert len(losses(tmp_path / "one")) == len(losses(tmp_path / "two")) == 6
-    torch.testing.assert_close(torch.tensor(losses(tmp_path / "two")), torch.tensor(losses(tmp_path / "one")),
-                               rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(
+        torch.tensor(losses(tmp_path / "two")), torch.tensor(losses(tmp_path / "one")), rtol=1e-4, atol=1e-5
+    )
     a, b = trained_weights(tmp_path / "one"), trained_weights(tmp_path / "two")
     for key in a:
         if key.endswith("attn.in_proj_bias"):
             # Softmax ignores the key bias: its gradient is rounding noise, which Adam
             # scales up to full steps. Compare the query and value biases only.
             dim = a[key].shape[0] // 3
-            a[key], b[key] = torch.cat([a[key][:dim], a[key][2 * dim:]]), torch.cat([b[key][:dim], b[key][2 * dim:]])
+            a[key], b[key] = torch.cat([a[key][:dim], a[key][2 * dim :]]), torch.cat([b[key][:dim], b[key][2 * dim :]])
         torch.testing.assert_close(b[key], a[key], rtol=1e-4, atol=1e-5, msg=key)
     metrics = [json.loads((tmp_path / run / "eval" / "metrics.json").read_text()) for run in ("one", "two")]
     assert metrics[1]["num_videos"] == metrics[0]["num_videos"] == 8
@@ -188,8 +236,12 @@ def test_metrics_match_a_hand_computation():
 
 
 def test_views_are_summed_once_each():
-    rows = [(3, 0, 1, torch.tensor([0.2, 0.8])), (3, 1, 1, torch.tensor([0.6, 0.4])),
-            (5, 1, 0, torch.tensor([0.9, 0.1])), (5, 0, 0, torch.tensor([0.7, 0.3]))]
+    rows = [
+        (3, 0, 1, torch.tensor([0.2, 0.8])),
+        (3, 1, 1, torch.tensor([0.6, 0.4])),
+        (5, 1, 0, torch.tensor([0.9, 0.1])),
+        (5, 0, 0, torch.tensor([0.7, 0.3])),
+    ]
     merged = merge_view_scores(rows)
     assert merged.indices.tolist() == [3, 5] and merged.labels.tolist() == [1, 0]
     torch.testing.assert_close(merged.scores, torch.tensor([[0.8, 1.2], [1.6, 0.4]]))
@@ -227,23 +279,47 @@ def test_eval_and_predict_commands(tmp_path, dataset_dir, capsys):
     videos = sorted((dataset_dir / "videos").glob("*.webm"))[:2]
     broken = tmp_path / "broken.webm"
     broken.write_bytes(b"\x1aE\xdf\xa3 not really a webm")
-    code = main(["predict", str(videos[0]), str(broken), str(videos[1]), "--checkpoint",
-                 str(tmp_path / "run" / "model"), "--json", "--top-k", "2"])
+    code = main(
+        [
+            "predict",
+            str(videos[0]),
+            str(broken),
+            str(videos[1]),
+            "--checkpoint",
+            str(tmp_path / "run" / "model"),
+            "--json",
+            "--top-k",
+            "2",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 1  # one file failed ...
     lines = [json.loads(line) for line in out.strip().splitlines()]
     assert [r["video"] for r in lines] == [str(videos[0]), str(videos[1])]  # ... the others were predicted
     assert all(len(r["top_k"]) == 2 and r["top_k"][0]["prob"] >= r["top_k"][1]["prob"] for r in lines)
     assert str(broken) in err and len(err.strip().splitlines()) == 1
-    assert main(["predict", str(videos[0]), "--checkpoint", str(tmp_path / "run" / "best.pt"), "--json",
-                 "--labels", "jumping,swimming,reading"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(videos[0]),
+                "--checkpoint",
+                str(tmp_path / "run" / "best.pt"),
+                "--json",
+                "--labels",
+                "jumping,swimming,reading",
+            ]
+        )
+        == 0
+    )
     names = {r["label"] for r in json.loads(capsys.readouterr().out)["top_k"]}
     assert names == {"jumping", "swimming", "reading"}
 
 
 def test_resume_with_other_settings_is_refused_and_keeps_the_record(tmp_path, dataset_dir, capsys):
-    path = write_config(tmp_path / "r.yaml", dataset_dir, tmp_path / "run", optim={"epochs": 1},
-                        train={"eval_every": 0})
+    path = write_config(
+        tmp_path / "r.yaml", dataset_dir, tmp_path / "run", optim={"epochs": 1}, train={"eval_every": 0}
+    )
     assert main(["train", str(path)]) == 0
     mask = os.umask(0)
     os.umask(mask)
@@ -271,8 +347,9 @@ def test_resume_with_other_settings_is_refused_and_keeps_the_record(tmp_path, da
 
 
 def test_user_mistakes_end_in_one_line_and_bugs_in_a_traceback(tmp_path, dataset_dir, capsys, monkeypatch):
-    path = write_config(tmp_path / "u.yaml", dataset_dir, tmp_path / "run", optim={"epochs": 1},
-                        train={"eval_every": 0})
+    path = write_config(
+        tmp_path / "u.yaml", dataset_dir, tmp_path / "run", optim={"epochs": 1}, train={"eval_every": 0}
+    )
     assert main(["train", str(path)]) == 0
     capsys.readouterr()
     # an undecodable video in the evaluated split (DecodeError is a RuntimeError too)

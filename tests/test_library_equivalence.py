@@ -8,14 +8,15 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from tiny import TINY_ARCH, tiny_model
 
-from dist_video.demo import pretrain_clip
 from dist_video.constants import CLIP_MEAN, CLIP_STD
+from dist_video.demo import pretrain_clip
 from dist_video.engine.evaluate import classification_metrics
 from dist_video.engine.optim import WarmupCosine, parameter_groups
 from dist_video.engine.train import soft_target_cross_entropy
 from dist_video.models.clip import build_clip
+
+from tiny import TINY_ARCH, tiny_model
 
 
 def old_lr_at(step, base, total, warmup, start, minimum):
@@ -27,12 +28,15 @@ def old_lr_at(step, base, total, warmup, start, minimum):
     return minimum + (base - minimum) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-@pytest.mark.parametrize("base,total,warmup,start,minimum", [
-    (5e-4, 600, 46, 8e-8, 8e-8),      # the demo's DiST
-    (1.6e-4, 3600, 600, 8e-8, 8e-8),  # a zoo recipe: 36 epochs, 6 of warm-up
-    (1e-3, 10, 0, 1e-6, 0.0),         # no warm-up
-    (1e-3, 10, 10, 1e-6, 0.0),        # warm-up all the way
-])
+@pytest.mark.parametrize(
+    "base,total,warmup,start,minimum",
+    [
+        (5e-4, 600, 46, 8e-8, 8e-8),  # the demo's DiST
+        (1.6e-4, 3600, 600, 8e-8, 8e-8),  # a zoo recipe: 36 epochs, 6 of warm-up
+        (1e-3, 10, 0, 1e-6, 0.0),  # no warm-up
+        (1e-3, 10, 10, 1e-6, 0.0),  # warm-up all the way
+    ],
+)
 def test_timm_schedule_gives_the_old_learning_rates(base, total, warmup, start, minimum):
     optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=base)
     schedule = WarmupCosine(optimizer, base, total, warmup, start, minimum)

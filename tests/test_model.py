@@ -6,12 +6,21 @@ import json
 import pytest
 import torch
 
-from tiny import TINY_ARCH, tiny_model
-from dist_video import CheckpointError, create_model, from_official_checkpoint, list_models, load_model, load_pretrained, save_pretrained
+from dist_video import (
+    CheckpointError,
+    create_model,
+    from_official_checkpoint,
+    list_models,
+    load_model,
+    load_pretrained,
+    save_pretrained,
+)
 from dist_video.cli import main
+from dist_video.models.clip import create_clip, infer_clip_arch, tokenize_prompts
 from dist_video.models.complexity import count_gflops
 from dist_video.models.zoo import model_config
-from dist_video.models.clip import create_clip, infer_clip_arch, tokenize_prompts
+
+from tiny import TINY_ARCH, tiny_model
 
 
 def _video(model, batch=2, seed=1):
@@ -166,7 +175,10 @@ def test_every_zoo_entry_builds(name):
     with torch.device("meta"):  # no memory, no arithmetic
         model = create_model(name)
     assert len(model.class_names) == config.num_classes
-    assert (model.num_frames, model.branch_config.sparse_frames) == (branch.num_frames, branch.num_frames // branch.alpha)
+    assert (model.num_frames, model.branch_config.sparse_frames) == (
+        branch.num_frames,
+        branch.num_frames // branch.alpha,
+    )
     assert model.image_size == config.clip.arch.image_size
     assert all(not p.requires_grad for p in model.visual.parameters())  # the frozen spatial encoder
     gflops = count_gflops(model)["gflops_per_view"]
@@ -209,8 +221,12 @@ def test_info_command(capsys):
 
 
 def test_baseline_casts_its_frozen_towers_only():
-    config = {"kind": "frame_average", "clip": {"arch": TINY_ARCH.__dict__}, "branch": {"num_frames": 4, "alpha": 2},
-              "num_classes": 3}
+    config = {
+        "kind": "frame_average",
+        "clip": {"arch": TINY_ARCH.__dict__},
+        "branch": {"num_frames": 4, "alpha": 2},
+        "num_classes": 3,
+    }
     model = create_model(config)
     fp32 = model(_video(model))
     model.cast_frozen(torch.bfloat16)

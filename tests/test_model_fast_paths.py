@@ -4,7 +4,6 @@ conv1d, checkpointing, a bf16 frozen encoder, autocast) against the plain comput
 import pytest
 import torch
 import torch.nn.functional as F
-from tiny import tiny_model
 from torch import nn
 
 from dist_video import from_official_checkpoint
@@ -13,6 +12,8 @@ from dist_video.models.dist_branch import (
     TemporalBlock,
     conv_over_time,
 )
+
+from tiny import tiny_model
 
 # Stated tolerance of a bf16 frozen encoder on logits (100 x cosine) of the reference
 # model: bf16 keeps 8 bits of mantissa. Measured on 512 clips (logits over -27..23): at

@@ -6,7 +6,13 @@ import torch
 from dist_video import from_official_checkpoint
 from dist_video.models.clip import class_prompts, tokenize_prompts
 
-LAYER_MODULES = ("temporal_nets", "input_linears", "integration2temporal_nets", "temporal2integration_nets", "integration_nets")
+LAYER_MODULES = (
+    "temporal_nets",
+    "input_linears",
+    "integration2temporal_nets",
+    "temporal2integration_nets",
+    "integration_nets",
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +51,9 @@ def test_intermediates_match(reference, ref_model):
         for name, module in ref_model.dist_net.named_modules()
         if name.count(".") == 1 and name.split(".")[0] in LAYER_MODULES
     ]
-    hooks.append(ref_model.dist_net.temporal_stem.register_forward_hook(lambda m, i, o: seen.__setitem__("temporal_stem", o)))
+    hooks.append(
+        ref_model.dist_net.temporal_stem.register_forward_hook(lambda m, i, o: seen.__setitem__("temporal_stem", o))
+    )
     with torch.no_grad():
         vit = ref_model.vit_features(video)
         ref_model.dist_net(video, vit)

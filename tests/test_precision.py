@@ -16,6 +16,7 @@ CPU, CUDA = torch.device("cpu"), torch.device("cuda", 0)
 def native_cpu(monkeypatch):
     def set_native(value: bool):
         monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda: value)
+
     return set_native
 
 
@@ -43,9 +44,10 @@ def test_forced_bf16_without_native_support_warns_once(native_cpu, caplog):
     assert len(warnings) == 1 and "slower than fp32" in warnings[0].message
 
 
-@pytest.mark.parametrize("precision, frozen, key", [("bf16", "auto", "train.precision"),
-                                                    ("fp16", "fp32", "train.precision"),
-                                                    ("auto", "fp16", "train.frozen_dtype")])
+@pytest.mark.parametrize(
+    "precision, frozen, key",
+    [("bf16", "auto", "train.precision"), ("fp16", "fp32", "train.precision"), ("auto", "fp16", "train.frozen_dtype")],
+)
 def test_what_cpus_cannot_do_is_refused(native_cpu, precision, frozen, key):
     native_cpu(True)
     with pytest.raises(ConfigError, match=key):

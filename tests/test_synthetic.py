@@ -351,15 +351,24 @@ def test_scene_style_sets_background_and_distractors():
 
 
 def test_training_split_can_be_rendered_on_the_fly(tmp_path):
-    config = SyntheticConfig(classes=SYNTHETIC_CLASSES[:4], train_per_class=3, val_per_class=1, num_frames=8,
-                             height=32, width=32)
+    config = SyntheticConfig(
+        classes=SYNTHETIC_CLASSES[:4], train_per_class=3, val_per_class=1, num_frames=8, height=32, width=32
+    )
     root = make_synthetic_dataset(tmp_path, config, seed=0, progress=False, train_videos=False)
     assert not (root / "something-something-v2-train.json").exists()
     assert len(list((root / "videos").glob("*.webm"))) == 4  # validation only
     assert synthetic.read_manifest(root) == (config, 0)
-    data = DataConfig(format="synthetic", root=str(root / "videos"), labels=str(root / JSONS[2]),
-                      annotations={"val": str(root / JSONS[1])}, num_frames=4, train_crop_size=32, test_scale=32,
-                      test_crop_size=32, num_temporal_views=1)
+    data = DataConfig(
+        format="synthetic",
+        root=str(root / "videos"),
+        labels=str(root / JSONS[2]),
+        annotations={"val": str(root / JSONS[1])},
+        num_frames=4,
+        train_crop_size=32,
+        test_scale=32,
+        test_crop_size=32,
+        num_temporal_views=1,
+    )
     train = build_dataset(data, "train", train=True)
     assert len(train) == 12 and [r.label for r in train.records] == [0, 1, 2, 3] * 3
     first, again, other = train[(5, 11)], train[(5, 11)], train[(5, 12)]

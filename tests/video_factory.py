@@ -97,8 +97,14 @@ def write_ssv2_dataset(root: str | Path, classes: list[str], videos: dict[str, l
         for video_id, label, frames in items:
             # SSv2 templates put brackets around the objects
             template = classes[label].replace("something", "[something]")
-            entries.append({"id": video_id, "label": template.replace("[something]", "a thing"),
-                            "template": template, "placeholders": ["a thing"]})
+            entries.append(
+                {
+                    "id": video_id,
+                    "label": template.replace("[something]", "a thing"),
+                    "template": template,
+                    "placeholders": ["a thing"],
+                }
+            )
             if frames:
                 write_video(root / "videos" / f"{video_id}.webm", frames, width=64, height=48)
         (root / f"something-something-v2-{split}.json").write_text(json.dumps(entries))

@@ -9,8 +9,9 @@ import pickle
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
@@ -32,11 +33,15 @@ def read_torch_file(path: str | Path) -> Any:
             warnings.filterwarnings("ignore", message="Detected pickle protocol")
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
-        raise CheckpointError(f"{path}: not a safe checkpoint: it holds Python objects besides tensors and plain "
-                              "containers, and such files are not loaded") from None
+        raise CheckpointError(
+            f"{path}: not a safe checkpoint: it holds Python objects besides tensors and plain "
+            "containers, and such files are not loaded"
+        ) from None
     except (RuntimeError, EOFError, KeyError, ValueError, OSError) as err:
         reason = str(err).split(". ")[0] or "the file is empty"
-        raise CheckpointError(f"{path}: not a valid checkpoint (truncated, empty or another format: {reason})") from None
+        raise CheckpointError(
+            f"{path}: not a valid checkpoint (truncated, empty or another format: {reason})"
+        ) from None
 
 
 def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:

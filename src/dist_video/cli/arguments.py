@@ -7,8 +7,14 @@ import argparse
 
 def add_overrides(parser: argparse.ArgumentParser, example: str, dest: str = "overrides") -> None:
     """The repeatable ``--set KEY=VALUE`` option of config-reading commands."""
-    parser.add_argument("--set", dest=dest, action="append", default=[], metavar="KEY=VALUE",
-                        help=f"override a config key, e.g. --set {example} (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest=dest,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override a config key, e.g. --set {example} (repeatable)",
+    )
 
 
 def positive_int(text: str) -> int:

@@ -20,16 +20,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("model", help="zoo name (see `dist-video models`) or model YAML; CLIP weights are random")
     bench.add_argument("--batch-size", type=int, default=1, help="clips per step (default 1)")
     bench.add_argument("--device", default="cpu", help="cpu or cuda")
-    bench.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
-                       help="dtype of the frozen encoder (DiST.cast_frozen); auto: what training picks on this "
-                       "hardware (bf16 where native, else fp32); the branch stays fp32 unless --amp")
+    bench.add_argument(
+        "--dtype",
+        default="auto",
+        choices=["auto", "fp32", "bf16", "fp16"],
+        help="dtype of the frozen encoder (DiST.cast_frozen); auto: what training picks on this "
+        "hardware (bf16 where native, else fp32); the branch stays fp32 unless --amp",
+    )
     bench.add_argument("--repeats", type=int, default=3, help="timed runs per case (the median is reported)")
     bench.add_argument("--warmup", type=int, default=1, help="untimed runs per case before timing")
     bench.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     bench.add_argument("--compile", action="store_true", help="torch.compile the DiST branch")
     bench.add_argument("--checkpointing", action="store_true", help="activation checkpointing in the DiST branch")
-    bench.add_argument("--amp", action="store_true",
-                       help="also run the trained parts under autocast to --dtype (mixed precision)")
+    bench.add_argument(
+        "--amp", action="store_true", help="also run the trained parts under autocast to --dtype (mixed precision)"
+    )
     bench.add_argument("--cases", default=",".join(CASES), help=f"comma-separated subset of {','.join(CASES)}")
     bench.set_defaults(func=run_bench)
 

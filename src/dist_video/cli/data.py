@@ -35,8 +35,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--workers", type=int, default=0, help="loader worker processes (default 0)")
     bench.add_argument("--batch-size", type=int, default=8, help="loader batch size (default 8)")
     bench.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    bench.add_argument("--threads", type=int, default=1, help="torch and decoder threads of this process "
-                       "(default 1, as in a loader worker)")
+    bench.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch and decoder threads of this process (default 1, as in a loader worker)",
+    )
     add_overrides(bench, "data.decoder=pyav")
     bench.set_defaults(func=run_bench_data)
 
@@ -68,9 +72,11 @@ def run_check_data(args: argparse.Namespace) -> int:
     config = load_data_config(args.config, args.overrides)
     splits = args.split or list(config.annotations)
     summary = check_data(config, splits, args.out, workers=args.workers)
-    print(f"checked {summary['videos']} videos of {', '.join(splits)}: {summary['ok']} usable, "
-          f"{summary['missing']} missing, {summary['unreadable']} unreadable, "
-          f"{summary['too_short']} shorter than {config.num_frames} frames; list in {args.out}")
+    print(
+        f"checked {summary['videos']} videos of {', '.join(splits)}: {summary['ok']} usable, "
+        f"{summary['missing']} missing, {summary['unreadable']} unreadable, "
+        f"{summary['too_short']} shorter than {config.num_frames} frames; list in {args.out}"
+    )
     return 1 if summary["missing"] or summary["unreadable"] else 0
 
 
@@ -79,8 +85,9 @@ def run_bench_data(args: argparse.Namespace) -> int:
     from ..tools.data_checks import bench_data
 
     config = load_data_config(args.config, args.overrides)
-    print(json.dumps(bench_data(config, args.split, args.clips, args.workers, args.batch_size, args.seed,
-                                args.threads)))
+    print(
+        json.dumps(bench_data(config, args.split, args.clips, args.workers, args.batch_size, args.seed, args.threads))
+    )
     return 0
 
 
@@ -91,8 +98,13 @@ def run_make_synthetic(args: argparse.Namespace) -> int:
 
     from ..data.synthetic import load_synthetic_config, make_synthetic_dataset
 
-    flags = {"train_per_class": args.train_per_class, "val_per_class": args.val_per_class,
-             "num_frames": args.num_frames, "height": args.size, "width": args.size}
+    flags = {
+        "train_per_class": args.train_per_class,
+        "val_per_class": args.val_per_class,
+        "num_frames": args.num_frames,
+        "height": args.size,
+        "width": args.size,
+    }
     values = {key: value for key, value in flags.items() if value is not None}
     for item in args.overrides:
         key, _, raw = item.partition("=")
@@ -100,7 +112,9 @@ def run_make_synthetic(args: argparse.Namespace) -> int:
     config = load_synthetic_config(args.preset, **values)
     start = time.perf_counter()
     root = make_synthetic_dataset(args.out_dir, config, seed=args.seed, force=args.force, workers=args.workers)
-    print(f"{root}: {len(config.classes)} classes, {config.train_per_class * len(config.classes)} training and "
-          f"{config.val_per_class * len(config.classes)} validation clips of {config.num_frames} frames at "
-          f"{config.height}x{config.width} ({time.perf_counter() - start:.1f} s)")
+    print(
+        f"{root}: {len(config.classes)} classes, {config.train_per_class * len(config.classes)} training and "
+        f"{config.val_per_class * len(config.classes)} validation clips of {config.num_frames} frames at "
+        f"{config.height}x{config.width} ({time.perf_counter() - start:.1f} s)"
+    )
     return 0

@@ -20,8 +20,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     info.add_argument("model", help="zoo name (see `dist-video models`), YAML file or model directory")
     add_overrides(info, "branch.num_frames=32")
     info.set_defaults(func=run_info)
-    models = sub.add_parser("models", help="list the model zoo", description="List the model zoo's entries "
-                            "with their published top-1.")
+    models = sub.add_parser(
+        "models", help="list the model zoo", description="List the model zoo's entries with their published top-1."
+    )
     models.set_defaults(func=run_models)
 
 
@@ -35,8 +36,12 @@ def run_info(args: argparse.Namespace) -> int:
     source = Path(args.model)
     if source.is_dir():  # a saved model: its config.yaml holds every size
         saved = yaml.safe_load((source / "config.yaml").read_text())
-        data = {"clip": {"arch": saved["clip_arch"]}, "branch": saved["branch"],
-                "selected_layers": saved["selected_layers"], "num_classes": len(saved["class_names"])}
+        data = {
+            "clip": {"arch": saved["clip_arch"]},
+            "branch": saved["branch"],
+            "selected_layers": saved["selected_layers"],
+            "num_classes": len(saved["class_names"]),
+        }
     else:
         data = args.model
     config = model_config(data, args.overrides)

@@ -10,12 +10,15 @@ from .arguments import positive_int
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    predict = sub.add_parser("predict", help="top-k classes of video files",
-                             description="Print the most likely classes of each video, averaging the softmax "
-                             "of its temporal views.")
+    predict = sub.add_parser(
+        "predict",
+        help="top-k classes of video files",
+        description="Print the most likely classes of each video, averaging the softmax of its temporal views.",
+    )
     predict.add_argument("videos", nargs="+", help="video files")
-    predict.add_argument("--checkpoint", required=True,
-                         help="model directory, training checkpoint (.pt) or release checkpoint (.pyth)")
+    predict.add_argument(
+        "--checkpoint", required=True, help="model directory, training checkpoint (.pt) or release checkpoint (.pyth)"
+    )
     predict.add_argument("--labels", help="class names: a file (one per line) or 'a,b,c' (open vocabulary)")
     predict.add_argument("--top-k", type=positive_int, default=5, help="how many classes to print (default 5)")
     predict.add_argument("--views", type=positive_int, default=1, help="temporal views averaged per video")

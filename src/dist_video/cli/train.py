@@ -10,22 +10,32 @@ from .arguments import add_overrides
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    train = sub.add_parser("train", help="fine-tune the DiST branch (resumes automatically)",
-                           description="Train the DiST branch of an experiment config. Re-running the same "
-                           "command resumes from OUTPUT_DIR/last.pt. Under torchrun, trains on every process.")
+    train = sub.add_parser(
+        "train",
+        help="fine-tune the DiST branch (resumes automatically)",
+        description="Train the DiST branch of an experiment config. Re-running the same "
+        "command resumes from OUTPUT_DIR/last.pt. Under torchrun, trains on every process.",
+    )
     train.add_argument("config", help="experiment YAML or packaged recipe (see src/dist_video/configs/experiments)")
     add_overrides(train, "optim.lr=1e-4")
-    train.add_argument("--allow-config-change", action="store_true",
-                       help="resume OUTPUT_DIR/last.pt although the settings differ from the ones it was written "
-                       "with (refused otherwise, naming the keys)")
+    train.add_argument(
+        "--allow-config-change",
+        action="store_true",
+        help="resume OUTPUT_DIR/last.pt although the settings differ from the ones it was written "
+        "with (refused otherwise, naming the keys)",
+    )
     train.set_defaults(func=run_train)
 
-    evaluate = sub.add_parser("eval", help="multi-view evaluation of a checkpoint",
-                              description="Evaluate a checkpoint (model directory, training checkpoint "
-                              "or the release's .pyth) on the config's validation split.")
+    evaluate = sub.add_parser(
+        "eval",
+        help="multi-view evaluation of a checkpoint",
+        description="Evaluate a checkpoint (model directory, training checkpoint "
+        "or the release's .pyth) on the config's validation split.",
+    )
     evaluate.add_argument("config", help="experiment YAML giving the data set and views")
-    evaluate.add_argument("--checkpoint", required=True,
-                          help="model directory, training checkpoint (.pt) or release checkpoint (.pyth)")
+    evaluate.add_argument(
+        "--checkpoint", required=True, help="model directory, training checkpoint (.pt) or release checkpoint (.pyth)"
+    )
     evaluate.add_argument("--out", help="report folder (default OUTPUT_DIR/eval_<checkpoint name>)")
     add_overrides(evaluate, "data.num_temporal_views=2")
     evaluate.set_defaults(func=run_eval)

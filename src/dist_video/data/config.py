@@ -98,17 +98,31 @@ class DataConfig:
     persistent_workers: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("num_frames", "sampling_interval", "num_temporal_views", "train_crop_size",
-                     "test_scale", "test_crop_size"):
+        for name in (
+            "num_frames",
+            "sampling_interval",
+            "num_temporal_views",
+            "train_crop_size",
+            "test_scale",
+            "test_crop_size",
+        ):
             check_field(self, name, getattr(self, name) >= 1, "must be >= 1")
         check_field(self, "num_spatial_crops", self.num_spatial_crops in (1, 3), "must be 1 or 3")
         check_field(self, "test_crop_size", self.test_crop_size <= self.test_scale, "must not exceed test_scale")
         check_field(self, "target_fps", self.target_fps is None or self.target_fps > 0, "must be positive")
         check_field(self, "num_workers", self.num_workers >= 0, "must be >= 0")
-        check_field(self, "crop_scale", len(self.crop_scale) == 2 and 0 < self.crop_scale[0] <= self.crop_scale[1] <= 1,
-               "must be [min, max] with 0 < min <= max <= 1")
-        check_field(self, "crop_ratio", len(self.crop_ratio) == 2 and 0 < self.crop_ratio[0] <= self.crop_ratio[1],
-               "must be [min, max] with 0 < min <= max")
+        check_field(
+            self,
+            "crop_scale",
+            len(self.crop_scale) == 2 and 0 < self.crop_scale[0] <= self.crop_scale[1] <= 1,
+            "must be [min, max] with 0 < min <= max <= 1",
+        )
+        check_field(
+            self,
+            "crop_ratio",
+            len(self.crop_ratio) == 2 and 0 < self.crop_ratio[0] <= self.crop_ratio[1],
+            "must be [min, max] with 0 < min <= max",
+        )
         for name in ("brightness", "contrast", "saturation", "mixup_alpha", "cutmix_alpha"):
             check_field(self, name, getattr(self, name) >= 0, "must be >= 0")
         check_field(self, "hue", 0 <= self.hue <= 0.5, "must be in [0, 0.5]")

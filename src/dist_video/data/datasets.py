@@ -118,8 +118,9 @@ def read_class_names(path: str | Path) -> tuple[list[str], dict[int, int]]:
         raise DataError(f"{path}: class numbers given to more than one name: {', '.join(entries)}")
     if path.suffix == ".json" and [number for number, _ in numbered] != list(range(len(numbered))):
         outside = [f"{name!r}: {number}" for number, name in numbered if not 0 <= number < len(numbered)]
-        raise DataError(f"{path}: class indices must be 0..{len(numbered) - 1}, each once; out of range: "
-                         f"{', '.join(outside[:3])}")
+        raise DataError(
+            f"{path}: class indices must be 0..{len(numbered) - 1}, each once; out of range: {', '.join(outside[:3])}"
+        )
     return names, {number: position for position, (number, _) in enumerate(numbered)}
 
 
@@ -130,8 +131,10 @@ def _pairs_without_repeats(path: Path):
     def hook(pairs: list[tuple[str, object]]) -> dict:
         repeated = sorted(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
         if repeated:
-            raise DataError(f"{path}: the key {repeated[0]!r} is given more than once"
-                             + (f" (and {len(repeated) - 1} more)" if len(repeated) > 1 else ""))
+            raise DataError(
+                f"{path}: the key {repeated[0]!r} is given more than once"
+                + (f" (and {len(repeated) - 1} more)" if len(repeated) > 1 else "")
+            )
         return dict(pairs)
 
     return hook
@@ -325,8 +328,10 @@ def _read_synthetic(cfg: DataConfig, split: str) -> Annotations:
     unknown = [name for name in class_names if name not in SYNTHETIC_CLASSES]
     if unknown:
         raise DataError(f"{cfg.labels}: classes {unknown[:3]} are not synthetic classes, so they cannot be rendered")
-    records = [VideoRecord(f"rendered clip {i}", i % len(class_names))
-               for i in range(config.train_per_class * len(class_names))]
+    records = [
+        VideoRecord(f"rendered clip {i}", i % len(class_names))
+        for i in range(config.train_per_class * len(class_names))
+    ]
     return Annotations(records, [], class_names, f"{Path(cfg.root).parent / MANIFEST} (rendered)", str(cfg.root))
 
 
@@ -347,7 +352,9 @@ def _report_missing(annotations: Annotations, split: str, report: str | None) ->
     if not missing:
         return
     total = len(missing) + len(annotations.records)
-    message = f"{len(missing)} of {total} videos of split {split!r} ({annotations.source}) are not in {annotations.root}"
+    message = (
+        f"{len(missing)} of {total} videos of split {split!r} ({annotations.source}) are not in {annotations.root}"
+    )
     if report:
         path = Path(report.format(split=split))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -438,8 +445,11 @@ class VideoDataset(Dataset):
         for a view, from the index)."""
         if self.renderer is not None:
             record = self.records[index]
-            return torch.from_numpy(self.renderer(self.class_names[record.label], self.sampler,
-                                                  rng or random.Random(index), view, self.num_views))
+            return torch.from_numpy(
+                self.renderer(
+                    self.class_names[record.label], self.sampler, rng or random.Random(index), view, self.num_views
+                )
+            )
         with open_video(self.records[index].path, self.decoder) as video:
             indices = self.sampler(video.info.num_frames, video.info.fps, view, self.num_views, rng)
             frames = video.read(indices)
@@ -508,27 +518,44 @@ def build_dataset(cfg: DataConfig, split: str, train: bool) -> VideoDataset:
     annotations = read_annotations(cfg, split)
     _report_missing(annotations, split, cfg.missing_report)
     if not annotations.records:
-        raise DataError(f"split {split!r}: none of the {len(annotations.missing)} videos of "
-                         f"{annotations.source} is in {annotations.root}")
+        raise DataError(
+            f"split {split!r}: none of the {len(annotations.missing)} videos of "
+            f"{annotations.source} is in {annotations.root}"
+        )
     if train and any(record.label < 0 for record in annotations.records):
         raise DataError(f"split {split!r} ({annotations.source}) has unlabelled videos and cannot be trained on")
     sampler = FrameSampler(cfg.sampling, cfg.num_frames, cfg.sampling_interval, cfg.target_fps)
     if train:
         transform = TrainTransform(
-            crop_size=cfg.train_crop_size, scale=cfg.crop_scale, ratio=cfg.crop_ratio,
-            flip_prob=0.5 if cfg.flip else 0.0, brightness=cfg.brightness, contrast=cfg.contrast,
-            saturation=cfg.saturation, hue=cfg.hue, grayscale_prob=cfg.grayscale_prob,
-            jitter_prob=cfg.color_jitter_prob, mean=cfg.mean, std=cfg.std,
+            crop_size=cfg.train_crop_size,
+            scale=cfg.crop_scale,
+            ratio=cfg.crop_ratio,
+            flip_prob=0.5 if cfg.flip else 0.0,
+            brightness=cfg.brightness,
+            contrast=cfg.contrast,
+            saturation=cfg.saturation,
+            hue=cfg.hue,
+            grayscale_prob=cfg.grayscale_prob,
+            jitter_prob=cfg.color_jitter_prob,
+            mean=cfg.mean,
+            std=cfg.std,
         )
         flip_labels = flip_label_map(annotations.class_names) if cfg.ssv2_flip_swap_labels else {}
     else:
         transform = EvalTransform(cfg.test_scale, cfg.test_crop_size, cfg.num_spatial_crops, cfg.mean, cfg.std)
         flip_labels = {}
     return VideoDataset(
-        annotations.records, annotations.class_names, sampler, transform, train,
-        num_views=cfg.num_temporal_views, num_crops=cfg.num_spatial_crops, decoder=cfg.decoder,
+        annotations.records,
+        annotations.class_names,
+        sampler,
+        transform,
+        train,
+        num_views=cfg.num_temporal_views,
+        num_crops=cfg.num_spatial_crops,
+        decoder=cfg.decoder,
         on_decode_error=cfg.on_decode_error_train if train else cfg.on_decode_error_eval,
-        flip_labels=flip_labels, missing=annotations.missing,
+        flip_labels=flip_labels,
+        missing=annotations.missing,
         renderer=_renderer(cfg, split),
     )
 

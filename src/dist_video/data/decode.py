@@ -157,7 +157,9 @@ class _DecordVideo(Video):
         try:
             return self._reader.get_batch(indices).asnumpy()
         except decord.DECORDError as err:
-            raise DecodeError(self.path, f"decord failed on frames {indices[0]}..{indices[-1]} ({str(err).splitlines()[0][:200]})") from err
+            raise DecodeError(
+                self.path, f"decord failed on frames {indices[0]}..{indices[-1]} ({str(err).splitlines()[0][:200]})"
+            ) from err
 
     def close(self) -> None:
         self._reader = None

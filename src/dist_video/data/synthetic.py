@@ -17,8 +17,8 @@ import multiprocessing
 import os
 import random
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import av
 import numpy as np
@@ -71,8 +71,15 @@ _PAIRS = (
     ),
     ("Covering [something] with [something]", "Uncovering [something]"),
 )
-_PAIR_NAMES = ("left/right", "up/down", "towards/away", "clockwise/counter", "appearing/disappearing",
-               "closer/apart", "covering/uncovering")
+_PAIR_NAMES = (
+    "left/right",
+    "up/down",
+    "towards/away",
+    "clockwise/counter",
+    "appearing/disappearing",
+    "closer/apart",
+    "covering/uncovering",
+)
 SYNTHETIC_TEMPLATES = [template for pair in _PAIRS for template in pair]
 SYNTHETIC_CLASSES = [t.replace("[", "").replace("]", "") for t in SYNTHETIC_TEMPLATES]
 # pairs whose labels swap under a horizontal flip
@@ -129,7 +136,7 @@ class SyntheticConfig:
             raise ValueError(f"height and width must be even and >= 16, got {self.height}x{self.width}")
         if not 0 <= self.crf <= 63:
             raise ValueError(f"crf must be in 0..63, got {self.crf}")
-        self.style  # validates the scene keys
+        _ = self.style  # validates the scene keys
 
     @property
     def style(self) -> SceneStyle:
@@ -266,7 +273,7 @@ def render_clip(
     num_frames: int,
     height: int,
     width: int,
-    style: SceneStyle = SceneStyle(),
+    style: SceneStyle = SceneStyle(),  # noqa: B008 (frozen: one shared default is safe)
     frames: Sequence[int] | None = None,
 ) -> tuple[np.ndarray, Scene]:
     """Render one clip of ``class_name``: uint8 frames (T, H, W, 3) and the scene drawn.
@@ -349,8 +356,13 @@ def _write_json(path: Path, data) -> None:
 
 
 def _manifest(config: SyntheticConfig, seed: int, train_videos: bool) -> dict:
-    return {"generator": "dist_video.synthetic", "version": _GENERATOR_VERSION, "seed": seed, "config": to_dict(config),
-            "train_videos": train_videos}
+    return {
+        "generator": "dist_video.synthetic",
+        "version": _GENERATOR_VERSION,
+        "seed": seed,
+        "config": to_dict(config),
+        "train_videos": train_videos,
+    }
 
 
 def _is_complete(root: Path, manifest: dict) -> bool:
@@ -412,8 +424,10 @@ def make_synthetic_dataset(
 
     jobs = [
         (split, name)
-        for split, count in (("train", config.train_per_class if train_videos else 0),
-                             ("validation", config.val_per_class))
+        for split, count in (
+            ("train", config.train_per_class if train_videos else 0),
+            ("validation", config.val_per_class),
+        )
         for name in config.classes
         for _ in range(count)
     ]

@@ -16,7 +16,15 @@ import torchvision.transforms.v2.functional as F
 
 from ..constants import CLIP_MEAN, CLIP_STD
 
-__all__ = ["EvalTransform", "TrainTransform", "color_matrix", "hue_rotation", "normalize_clip", "random_resized_crop_box", "to_float"]
+__all__ = [
+    "EvalTransform",
+    "TrainTransform",
+    "color_matrix",
+    "hue_rotation",
+    "normalize_clip",
+    "random_resized_crop_box",
+    "to_float",
+]
 
 
 # ITU-R 601 luma weights, as torchvision's rgb_to_grayscale
@@ -175,8 +183,12 @@ class TrainTransform:
         self.scale, self.ratio = tuple(scale), tuple(ratio)
         self.flip_prob = flip_prob
         self.color = dict(
-            brightness=brightness, contrast=contrast, saturation=saturation, hue=hue,
-            grayscale_prob=grayscale_prob, jitter_prob=jitter_prob,
+            brightness=brightness,
+            contrast=contrast,
+            saturation=saturation,
+            hue=hue,
+            grayscale_prob=grayscale_prob,
+            jitter_prob=jitter_prob,
         )
         self.mean, self.std = tuple(mean), tuple(std)
 

@@ -15,10 +15,10 @@ from open_clip.loss import ClipLoss
 from safetensors.torch import save_file
 from tqdm import tqdm
 
-from ..data.synthetic import render_captioned_images
-from ..io import atomic_path, read_safetensors
 from ..constants import CLIP_MEAN, CLIP_STD
+from ..data.synthetic import render_captioned_images
 from ..engine.optim import parameter_groups
+from ..io import atomic_path, read_safetensors
 from ..models.clip import CLIPArch, build_clip, tokenize_prompts
 
 __all__ = ["PretrainConfig", "pretrain_clip", "load_or_pretrain_clip"]
@@ -66,8 +66,9 @@ def pretrain_clip(config: PretrainConfig, show_progress: bool = True) -> tuple[t
     generator = torch.Generator().manual_seed(config.seed)
     losses = []
     model.train()
-    for step in tqdm(range(config.steps), desc="pre-training the small CLIP", disable=not show_progress,
-                     dynamic_ncols=True):
+    for step in tqdm(
+        range(config.steps), desc="pre-training the small CLIP", disable=not show_progress, dynamic_ncols=True
+    ):
         # Kept by hand, not timm's CosineLRScheduler: this schedule (warm-up counted from
         # step 1, the cosine over all steps) made the demo's measured CLIP, and timm's
         # would change its weights and every demo number (docs/demo.md).

@@ -93,8 +93,13 @@ def _evaluate_zero_shot(config: ExperimentConfig, out: Path) -> dict:
     loader = make_loader(config, dataset, train=False, env=DistEnv())
     report = evaluate_and_report(model, loader, dataset, DistEnv(), out / "eval", desc="zero-shot eval")
     appearance = _zero_shot_appearance(model, dataset, loader, config)
-    return {"metrics": report.metrics, "scores": report.scores.scores, "labels": report.scores.labels,
-            "model": model, "appearance": appearance}
+    return {
+        "metrics": report.metrics,
+        "scores": report.scores.scores,
+        "labels": report.scores.labels,
+        "model": model,
+        "appearance": appearance,
+    }
 
 
 def _zero_shot_appearance(model, dataset, loader, config: ExperimentConfig) -> dict:
@@ -105,8 +110,11 @@ def _zero_shot_appearance(model, dataset, loader, config: ExperimentConfig) -> d
     objects = {entry["id"]: entry["placeholders"][0] for entry in entries if len(entry["placeholders"]) == 1}
     names = sorted(set(objects.values()))
     model.set_class_prompts(names, [caption_prompts(name) for name in names])
-    targets = {i: names.index(objects[Path(r.path).stem]) for i, r in enumerate(dataset.records)
-               if Path(r.path).stem in objects}
+    targets = {
+        i: names.index(objects[Path(r.path).stem])
+        for i, r in enumerate(dataset.records)
+        if Path(r.path).stem in objects
+    }
     result = collect_scores(model, loader, torch.device("cpu"), DistEnv(), desc="zero-shot objects")
     keep = torch.tensor([int(i) in targets for i in result.indices])
     truth = torch.tensor([targets[int(i)] for i in result.indices[keep]])
@@ -124,23 +132,27 @@ def run_demo(out_dir: str | Path, config: DemoConfig, clip_weights: str | Path |
 
     started = time.perf_counter()
     synthetic = load_synthetic_config(config.synthetic_preset, **config.synthetic)
-    data_dir = make_synthetic_dataset(out / "data", synthetic, seed=config.seed,
-                                      train_videos=not config.render_training_clips)
+    data_dir = make_synthetic_dataset(
+        out / "data", synthetic, seed=config.seed, train_videos=not config.render_training_clips
+    )
     timings["data_seconds"] = time.perf_counter() - started
 
     if clip_weights:
         clip_path, clip_report = Path(clip_weights), {"source": str(clip_weights)}
     else:
-        pretrain = from_dict(PretrainConfig, {"arch": to_dict(config.clip_arch), "seed": config.seed, **config.pretrain},
-                             "demo pretrain")
+        pretrain = from_dict(
+            PretrainConfig, {"arch": to_dict(config.clip_arch), "seed": config.seed, **config.pretrain}, "demo pretrain"
+        )
         clip_path, clip_report = load_or_pretrain_clip(pretrain, out / "clip" / _pretrain_key(pretrain))
 
     results: dict[str, Any] = {"methods": {}, "clip": clip_report, "data": {**to_dict(synthetic), "dir": str(data_dir)}}
     for method in METHODS:
         method_dir = out / method
-        overrides = {"zero_shot": {"model": {"kind": "frame_average", "head": False}},
-                     "frame_average": merge_dicts({"model": {"kind": "frame_average"}}, config.frame_average),
-                     "dist": config.dist}[method]
+        overrides = {
+            "zero_shot": {"model": {"kind": "frame_average", "head": False}},
+            "frame_average": merge_dicts({"model": {"kind": "frame_average"}}, config.frame_average),
+            "dist": config.dist,
+        }[method]
         experiment = _experiment(config, overrides, data_dir, clip_path, method_dir)
         started = time.perf_counter()
         if method == "zero_shot":
@@ -173,25 +185,35 @@ def run_demo(out_dir: str | Path, config: DemoConfig, clip_weights: str | Path |
     return results
 
 
-METHOD_NAMES = {"zero_shot": "zero-shot CLIP, frame-averaged", "frame_average": "CLIP + trained head, frame-averaged",
-                "dist": "DiST"}
+METHOD_NAMES = {
+    "zero_shot": "zero-shot CLIP, frame-averaged",
+    "frame_average": "CLIP + trained head, frame-averaged",
+    "dist": "DiST",
+}
 
 
 def format_results(results: dict) -> str:
     """The results as a table (top-1, top-5, accuracy within each order pair, parameters,
     time)."""
     pairs = list(next(iter(results["methods"].values()))["order_pair_accuracy"])
-    lines = [f"{'method':36s} {'top-1':>6s} {'top-5':>6s} " + " ".join(f"{p:>{max(len(p), 5)}s}" for p in pairs)
-             + f" {'trainable':>10s} {'train s':>8s}"]
+    lines = [
+        f"{'method':36s} {'top-1':>6s} {'top-5':>6s} "
+        + " ".join(f"{p:>{max(len(p), 5)}s}" for p in pairs)
+        + f" {'trainable':>10s} {'train s':>8s}"
+    ]
     for method, r in results["methods"].items():
         cells = " ".join(f"{r['order_pair_accuracy'][p]:{max(len(p), 5)}.1f}" for p in pairs)
-        lines.append(f"{METHOD_NAMES.get(method, method):36s} {r['top1']:6.1f} {r['top5']:6.1f} {cells} "
-                     f"{r['params_trainable']:10,d} {r['train_seconds']:8.0f}")
+        lines.append(
+            f"{METHOD_NAMES.get(method, method):36s} {r['top1']:6.1f} {r['top5']:6.1f} {cells} "
+            f"{r['params_trainable']:10,d} {r['train_seconds']:8.0f}"
+        )
     lines.append(f"chance: top-1 {results['chance_top1']:.1f} %, within an order pair 50.0 %")
     if "zero_shot_objects" in results:
         objects = results["zero_shot_objects"]
-        lines.append(f"zero-shot CLIP naming each clip's object among {objects['num_objects']}: top-1 "
-                     f"{objects['top1']:.1f} % (chance {objects['chance_top1']:.1f} %)")
+        lines.append(
+            f"zero-shot CLIP naming each clip's object among {objects['num_objects']}: top-1 "
+            f"{objects['top1']:.1f} % (chance {objects['chance_top1']:.1f} %)"
+        )
     return "\n".join(lines)
 
 
@@ -252,8 +274,12 @@ def plot_order_pairs(results: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(1.6 * len(pairs) + 2.5, 4))
     for i, method in enumerate(methods):
         values = [results["methods"][method]["order_pair_accuracy"][p] for p in pairs]
-        ax.bar([j + (i - (len(methods) - 1) / 2) * width for j in range(len(pairs))], values, width,
-               label=METHOD_NAMES.get(method, method))
+        ax.bar(
+            [j + (i - (len(methods) - 1) / 2) * width for j in range(len(pairs))],
+            values,
+            width,
+            label=METHOD_NAMES.get(method, method),
+        )
     ax.axhline(50, color="grey", linestyle="--", label="chance")
     ax.set_xticks(range(len(pairs)), pairs)
     ax.set(ylabel="accuracy within the pair (%)", ylim=(0, 100), title="telling a motion from its time reversal")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from timm.utils import accuracy
@@ -17,8 +17,17 @@ from ..errors import DataError
 from .distributed import DistEnv, all_gather_objects, init_distributed, shutdown
 from .loaders import check_num_frames, make_loader
 
-__all__ = ["EvalScores", "EvalReport", "collect_scores", "merge_view_scores", "classification_metrics",
-           "summarize", "write_reports", "evaluate_and_report", "run_evaluation"]
+__all__ = [
+    "EvalScores",
+    "EvalReport",
+    "collect_scores",
+    "merge_view_scores",
+    "classification_metrics",
+    "summarize",
+    "write_reports",
+    "evaluate_and_report",
+    "run_evaluation",
+]
 
 # The headline numbers of an evaluation: metrics.json, the training log, the CLI's output.
 SUMMARY_KEYS = ("top1", "top5", "mean_class_accuracy", "num_videos")
@@ -37,8 +46,9 @@ class EvalScores:
 
 
 @torch.no_grad()
-def collect_scores(model: torch.nn.Module, loader, device: torch.device, env: DistEnv,
-                   desc: str = "eval") -> EvalScores:
+def collect_scores(
+    model: torch.nn.Module, loader, device: torch.device, env: DistEnv, desc: str = "eval"
+) -> EvalScores:
     """Run ``model`` over an evaluation loader whose items carry ``index`` and ``view``,
     gather every process's softmax scores and merge them (see :func:`merge_view_scores`)."""
     model.eval()
@@ -116,15 +126,22 @@ def summarize(result: EvalScores, metrics: dict, video_paths: Sequence[str] | No
     return summary
 
 
-def write_reports(result: EvalScores, metrics: dict, class_names: Sequence[str], out_dir: str | Path,
-                  video_paths: Sequence[str] | None = None) -> dict[str, Path]:
+def write_reports(
+    result: EvalScores,
+    metrics: dict,
+    class_names: Sequence[str],
+    out_dir: str | Path,
+    video_paths: Sequence[str] | None = None,
+) -> dict[str, Path]:
     """Write ``metrics.json``, ``per_class_accuracy.csv``, ``predictions.jsonl``,
     ``confusion_matrix.png`` and ``scores.pt`` (summed scores, labels and video indices,
     for further analysis) into ``out_dir``; returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / name for name in
-             ("metrics.json", "per_class_accuracy.csv", "predictions.jsonl", "confusion_matrix.png", "scores.pt")}
+    paths = {
+        name: out / name
+        for name in ("metrics.json", "per_class_accuracy.csv", "predictions.jsonl", "confusion_matrix.png", "scores.pt")
+    }
     torch.save({"scores": result.scores, "labels": result.labels, "indices": result.indices}, paths["scores.pt"])
     paths["metrics.json"].write_text(json.dumps(summarize(result, metrics, video_paths), indent=2) + "\n")
     with paths["per_class_accuracy.csv"].open("w", newline="") as f:
@@ -183,8 +200,9 @@ class EvalReport:
     scores: EvalScores
 
 
-def evaluate_and_report(model: torch.nn.Module, loader, dataset, env: DistEnv, out_dir: str | Path,
-                        desc: str = "eval") -> EvalReport | None:
+def evaluate_and_report(
+    model: torch.nn.Module, loader, dataset, env: DistEnv, out_dir: str | Path, desc: str = "eval"
+) -> EvalReport | None:
     """Score ``dataset`` through ``loader`` on every process, then (rank 0) compute the
     metrics and write the reports into ``out_dir``. Returns the report on rank 0, ``None``
     on the others."""

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import yaml
 
@@ -38,15 +39,29 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_field(self, "batch_size", self.batch_size >= 1, "must be >= 1")
-        check_field(self, "eval_batch_size", self.eval_batch_size is None or self.eval_batch_size >= 1,
-                    "must be >= 1 (or null: batch_size)")
-        check_field(self, "device", self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
-                    "must be auto, cpu or cuda[:N]")
+        check_field(
+            self,
+            "eval_batch_size",
+            self.eval_batch_size is None or self.eval_batch_size >= 1,
+            "must be >= 1 (or null: batch_size)",
+        )
+        check_field(
+            self,
+            "device",
+            self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
+            "must be auto, cpu or cuda[:N]",
+        )
         check_field(self, "eval_every", self.eval_every >= 0, "must be >= 0 (0: only at the end)")
-        check_field(self, "checkpoint_every_steps", self.checkpoint_every_steps >= 0, "must be >= 0 (0: once per epoch)")
+        check_field(
+            self, "checkpoint_every_steps", self.checkpoint_every_steps >= 0, "must be >= 0 (0: once per epoch)"
+        )
         check_field(self, "log_every", self.log_every >= 1, "must be >= 1")
-        check_field(self, "max_steps_per_epoch", self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1,
-                    "must be >= 1 (or null)")
+        check_field(
+            self,
+            "max_steps_per_epoch",
+            self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1,
+            "must be >= 1 (or null)",
+        )
         check_field(self, "threads", self.threads is None or self.threads >= 1, "must be >= 1 (or null)")
 
 

@@ -36,15 +36,20 @@ class OptimConfig:
         check_field(self, "lr", self.lr > 0, "must be positive")
         check_field(self, "reference_batch", self.reference_batch >= 1, "must be >= 1")
         check_field(self, "weight_decay", self.weight_decay >= 0, "must be >= 0")
-        check_field(self, "betas", len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas),
-                    "must be two numbers in [0, 1)")
+        check_field(
+            self, "betas", len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "must be two numbers in [0, 1)"
+        )
         check_field(self, "epochs", self.epochs >= 1, "must be >= 1")
         check_field(self, "warmup_epochs", 0 <= self.warmup_epochs <= self.epochs, "must lie in [0, epochs]")
         check_field(self, "warmup_start_lr", self.warmup_start_lr >= 0, "must be >= 0")
         check_field(self, "min_lr", self.min_lr >= 0, "must be >= 0")
         check_field(self, "grad_accumulation", self.grad_accumulation >= 1, "must be >= 1")
-        check_field(self, "clip_grad_norm", self.clip_grad_norm is None or self.clip_grad_norm > 0,
-                    "must be positive (or null: no clipping)")
+        check_field(
+            self,
+            "clip_grad_norm",
+            self.clip_grad_norm is None or self.clip_grad_norm > 0,
+            "must be positive (or null: no clipping)",
+        )
 
     def scaled_lr(self, global_batch: int) -> float:
         return self.lr * global_batch / self.reference_batch if self.scale_lr else self.lr
@@ -54,8 +59,9 @@ class OptimConfig:
 NO_WEIGHT_DECAY = ("*cls_token", "*positional_embedding")
 
 
-def parameter_groups(model: nn.Module, weight_decay: float,
-                     no_weight_decay: tuple[str, ...] = NO_WEIGHT_DECAY) -> list[dict]:
+def parameter_groups(
+    model: nn.Module, weight_decay: float, no_weight_decay: tuple[str, ...] = NO_WEIGHT_DECAY
+) -> list[dict]:
     """The trainable parameters in two groups, with weight decay first and without second
     (the order the optimizer state of existing checkpoints has): no decay for 1-D
     parameters and names matching a pattern of ``no_weight_decay``."""
@@ -74,14 +80,27 @@ class WarmupCosine:
     to ``min_lr`` at ``total_steps``, stepped once per optimiser step (timm's
     ``CosineLRScheduler`` per update). Its state is the step count."""
 
-    def __init__(self, optimizer: torch.optim.Optimizer, base_lr: float, total_steps: int, warmup_steps: int,
-                 start_lr: float, min_lr: float):
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        base_lr: float,
+        total_steps: int,
+        warmup_steps: int,
+        start_lr: float,
+        min_lr: float,
+    ):
         self.optimizer = optimizer
         for group in optimizer.param_groups:
             group["initial_lr"] = base_lr
-        self.schedule = CosineLRScheduler(optimizer, t_initial=max(1, total_steps - warmup_steps), lr_min=min_lr,
-                                          warmup_t=warmup_steps, warmup_lr_init=start_lr, warmup_prefix=True,
-                                          t_in_epochs=False)
+        self.schedule = CosineLRScheduler(
+            optimizer,
+            t_initial=max(1, total_steps - warmup_steps),
+            lr_min=min_lr,
+            warmup_t=warmup_steps,
+            warmup_lr_init=start_lr,
+            warmup_prefix=True,
+            t_in_epochs=False,
+        )
         self.step_count = 0
         self.schedule.step_update(0)
 

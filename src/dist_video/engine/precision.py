@@ -52,7 +52,9 @@ class Precision:
     scaler: bool
 
     def describe(self) -> str:
-        return f"frozen encoder {self.frozen}, branch {self.autocast}" + (" with a gradient scaler" if self.scaler else "")
+        return f"frozen encoder {self.frozen}, branch {self.autocast}" + (
+            " with a gradient scaler" if self.scaler else ""
+        )
 
 
 def resolve_precision(precision: str, frozen_dtype: str, device: torch.device) -> Precision:
@@ -65,16 +67,20 @@ def resolve_precision(precision: str, frozen_dtype: str, device: torch.device) -
     autocast = precision if precision != "auto" else (best if cuda else "fp32")
     frozen = frozen_dtype if frozen_dtype != "auto" else best
     if not cuda and autocast != "fp32":
-        raise ConfigError(f"train.precision: {precision} autocasts the branch, which runs on CUDA only (on CPU it was "
-                          "measured slower than fp32); use auto or fp32, and train.frozen_dtype for the encoder")
+        raise ConfigError(
+            f"train.precision: {precision} autocasts the branch, which runs on CUDA only (on CPU it was "
+            "measured slower than fp32); use auto or fp32, and train.frozen_dtype for the encoder"
+        )
     if not cuda and frozen == "fp16":
         raise ConfigError("train.frozen_dtype: fp16 is for CUDA; on CPU use bf16 (with native bf16) or fp32")
     if frozen == "bf16" and not native:
-        _warn_once(f"train.frozen_dtype bf16 on a {'GPU' if cuda else 'CPU'} without native bf16: expect it to be "
-                   "slower than fp32 (measured 9x slower training steps on an AVX2-only CPU); auto picks fp32 here")
+        _warn_once(
+            f"train.frozen_dtype bf16 on a {'GPU' if cuda else 'CPU'} without native bf16: expect it to be "
+            "slower than fp32 (measured 9x slower training steps on an AVX2-only CPU); auto picks fp32 here"
+        )
     return Precision(frozen, autocast, scaler=cuda and autocast == "fp16")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _warn_once(message: str) -> None:
     log.warning(message)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -42,8 +42,9 @@ def parse_labels(labels: str | None) -> list[str] | None:
     return names
 
 
-def load_for_inference(path: str | Path, class_names: Sequence[str] | None = None,
-                       device: str | torch.device = "cpu") -> InferenceModel:
+def load_for_inference(
+    path: str | Path, class_names: Sequence[str] | None = None, device: str | torch.device = "cpu"
+) -> InferenceModel:
     """Load a saved model directory, a training checkpoint (``best.pt``/``last.pt``) or one
     of the release's ``.pyth`` files, with its preprocessing (frames, sampling,
     resolution read off the model or its run's config)."""
@@ -76,8 +77,9 @@ def load_for_inference(path: str | Path, class_names: Sequence[str] | None = Non
 
 
 @torch.no_grad()
-def predict_video(runner: InferenceModel, path: str | Path, num_views: int = 1, top_k: int = 5,
-                  backend: str = "auto") -> list[tuple[str, float]]:
+def predict_video(
+    runner: InferenceModel, path: str | Path, num_views: int = 1, top_k: int = 5, backend: str = "auto"
+) -> list[tuple[str, float]]:
     """Top-k ``(class name, probability)`` for one video file; probabilities are the
     mean of the views' softmax. Raises :class:`DecodeError` for an unreadable file."""
     device = next(runner.model.parameters()).device
@@ -90,4 +92,3 @@ def predict_video(runner: InferenceModel, path: str | Path, num_views: int = 1, 
     top = probs.topk(min(top_k, probs.numel()))
     names = runner.model.class_names
     return [(names[i], p) for i, p in zip(top.indices.tolist(), top.values.tolist())]
-

@@ -5,9 +5,10 @@ RNG states that make a resumed run bit-identical to an uninterrupted one."""
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -15,8 +16,15 @@ import torch
 from ..errors import CheckpointError
 from ..io import atomic_path, read_torch_file
 
-__all__ = ["RunState", "CHECKPOINT_KEYS", "save_checkpoint", "load_checkpoint", "read_training_checkpoint",
-           "capture_rng", "restore_rng"]
+__all__ = [
+    "RunState",
+    "CHECKPOINT_KEYS",
+    "save_checkpoint",
+    "load_checkpoint",
+    "read_training_checkpoint",
+    "capture_rng",
+    "restore_rng",
+]
 
 
 @dataclass
@@ -32,8 +40,19 @@ class RunState:
 # A training checkpoint: the trainable weights, optimiser, schedule, scaler, the mixing
 # and global RNG states (one per process), the RunState fields, the class names and the
 # resolved experiment config.
-CHECKPOINT_KEYS = ("trainable", "optimizer", "scheduler", "scaler", "mixer_rng", "rng", "epoch", "step_in_epoch",
-                   "best_top1", "class_names", "config")
+CHECKPOINT_KEYS = (
+    "trainable",
+    "optimizer",
+    "scheduler",
+    "scaler",
+    "mixer_rng",
+    "rng",
+    "epoch",
+    "step_in_epoch",
+    "best_top1",
+    "class_names",
+    "config",
+)
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:

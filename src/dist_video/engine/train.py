@@ -45,9 +45,17 @@ log = logging.getLogger(__name__)
 soft_target_cross_entropy = SoftTargetCrossEntropy()
 
 # Settings that change how a run executes, not what it computes: free to change on resume.
-RUNTIME_KEYS = ("train.threads", "train.device", "train.log_every", "train.eval_batch_size",
-                "train.checkpoint_every_steps", "data.num_workers", "data.pin_memory", "data.persistent_workers",
-                "data.decoder")
+RUNTIME_KEYS = (
+    "train.threads",
+    "train.device",
+    "train.log_every",
+    "train.eval_batch_size",
+    "train.checkpoint_every_steps",
+    "data.num_workers",
+    "data.pin_memory",
+    "data.persistent_workers",
+    "data.decoder",
+)
 
 
 class TrainingDiverged(RuntimeError):
@@ -130,8 +138,11 @@ def setup(config: ExperimentConfig, env: DistEnv, allow_config_change: bool = Fa
         log.info("training on %s: %s", env.device, precision.describe())
     model = build_model_for_run(config, train_set.class_names, clip_source, precision.frozen).to(env.device)
     check_num_frames(model, config)
-    ddp = DistributedDataParallel(model, device_ids=[env.device.index] if env.device.type == "cuda" else None) \
-        if env.distributed else model
+    ddp = (
+        DistributedDataParallel(model, device_ids=[env.device.index] if env.device.type == "cuda" else None)
+        if env.distributed
+        else model
+    )
 
     # loaders, optimiser and schedule (the learning rate scaled to the global batch)
     train_loader = make_loader(config, train_set, train=True, env=env)
@@ -142,14 +153,43 @@ def setup(config: ExperimentConfig, env: DistEnv, allow_config_change: bool = Fa
     steps_per_epoch = max(1, micro_per_epoch // oc.grad_accumulation)
     lr = oc.scaled_lr(tc.batch_size * env.world_size * oc.grad_accumulation)
     optimizer = build_optimizer(model, oc, lr)
-    scheduler = WarmupCosine(optimizer, lr, oc.epochs * steps_per_epoch, round(oc.warmup_epochs * steps_per_epoch),
-                             oc.warmup_start_lr, oc.min_lr)
+    scheduler = WarmupCosine(
+        optimizer,
+        lr,
+        oc.epochs * steps_per_epoch,
+        round(oc.warmup_epochs * steps_per_epoch),
+        oc.warmup_start_lr,
+        oc.min_lr,
+    )
     scaler = torch.amp.GradScaler("cuda", enabled=precision.scaler)
-    mixer = MixupCutmix(len(train_set.class_names), dc.mixup_alpha, dc.cutmix_alpha, dc.mixup_switch_prob,
-                        dc.label_smoothing, seed=tc.seed * 1000 + env.rank)
+    mixer = MixupCutmix(
+        len(train_set.class_names),
+        dc.mixup_alpha,
+        dc.cutmix_alpha,
+        dc.mixup_switch_prob,
+        dc.label_smoothing,
+        seed=tc.seed * 1000 + env.rank,
+    )
 
-    run = Run(config, env, out, precision, model, ddp, train_set, val_set, train_loader, val_loader, optimizer,
-              scheduler, scaler, mixer, micro_per_epoch, steps_per_epoch, RunState())
+    run = Run(
+        config,
+        env,
+        out,
+        precision,
+        model,
+        ddp,
+        train_set,
+        val_set,
+        train_loader,
+        val_loader,
+        optimizer,
+        scheduler,
+        scaler,
+        mixer,
+        micro_per_epoch,
+        steps_per_epoch,
+        RunState(),
+    )
     if resume is not None:
         _restore(run, resume)
     else:
@@ -168,8 +208,13 @@ def train_one_epoch(run: Run, metrics_log: _MetricsLog) -> int:
     run.model.train()
     skip_micro = state.step_in_epoch * oc.grad_accumulation  # batches already taken before a resume
     run.train_loader.sampler.set_epoch(state.epoch, start=skip_micro * tc.batch_size)
-    progress = tqdm(total=run.steps_per_epoch, initial=state.step_in_epoch,
-                    desc=f"epoch {state.epoch + 1}/{oc.epochs}", disable=not env.is_main, dynamic_ncols=True)
+    progress = tqdm(
+        total=run.steps_per_epoch,
+        initial=state.step_in_epoch,
+        desc=f"epoch {state.epoch + 1}/{oc.epochs}",
+        disable=not env.is_main,
+        dynamic_ncols=True,
+    )
     started, clips, failures = time.perf_counter(), 0, 0
     run.optimizer.zero_grad(set_to_none=True)
     for micro, batch in enumerate(run.train_loader, start=skip_micro):
@@ -187,7 +232,8 @@ def train_one_epoch(run: Run, metrics_log: _MetricsLog) -> int:
         if not torch.isfinite(loss):
             raise TrainingDiverged(
                 f"loss became {loss.item()} at epoch {state.epoch + 1}, step {state.step_in_epoch + 1}; "
-                f"the last good checkpoint is {run.last_path} (lower optim.lr or use precision fp32)")
+                f"the last good checkpoint is {run.last_path} (lower optim.lr or use precision fp32)"
+            )
         with sync:
             run.scaler.scale(loss / oc.grad_accumulation).backward()
         clips += video.shape[0] * env.world_size
@@ -209,10 +255,18 @@ def train_one_epoch(run: Run, metrics_log: _MetricsLog) -> int:
         progress.update(1)
         progress.set_postfix(loss=f"{loss.item():.4f}", lr=f"{run.scheduler.lr:.2e}", clips_s=f"{rate:.1f}")
         if state.step_in_epoch % tc.log_every == 0 or state.step_in_epoch == run.steps_per_epoch:
-            metrics_log.log(run.global_step, epoch=state.epoch + 1, loss=_global_mean(loss, env),
-                            lr=run.scheduler.lr, clips_per_s=rate)
-        if tc.checkpoint_every_steps and state.step_in_epoch % tc.checkpoint_every_steps == 0 \
-                and state.step_in_epoch < run.steps_per_epoch:
+            metrics_log.log(
+                run.global_step,
+                epoch=state.epoch + 1,
+                loss=_global_mean(loss, env),
+                lr=run.scheduler.lr,
+                clips_per_s=rate,
+            )
+        if (
+            tc.checkpoint_every_steps
+            and state.step_in_epoch % tc.checkpoint_every_steps == 0
+            and state.step_in_epoch < run.steps_per_epoch
+        ):
             save_run_checkpoint(run, run.last_path)
     progress.close()
     if failures and env.is_main:
@@ -242,11 +296,17 @@ def train(config: ExperimentConfig, allow_config_change: bool = False) -> dict:
                 run.state.epoch, run.state.step_in_epoch = run.state.epoch + 1, 0
 
                 # validation; the best weights kept as best.pt and exported to model/
-                if (run.config.train.eval_every and run.state.epoch % run.config.train.eval_every == 0) \
-                        or run.state.epoch == epochs:
+                if (
+                    run.config.train.eval_every and run.state.epoch % run.config.train.eval_every == 0
+                ) or run.state.epoch == epochs:
                     metrics = _evaluate(run)
-                    metrics_log.log(run.global_step, epoch=run.state.epoch, val_top1=metrics["top1"],
-                                    val_top5=metrics["top5"], decode_failures=failures)
+                    metrics_log.log(
+                        run.global_step,
+                        epoch=run.state.epoch,
+                        val_top1=metrics["top1"],
+                        val_top5=metrics["top5"],
+                        decode_failures=failures,
+                    )
                     if metrics["top1"] > run.state.best_top1:  # every process decides alike: saving is collective
                         run.state.best_top1 = metrics["top1"]
                         save_run_checkpoint(run, run.out / "best.pt")
@@ -267,19 +327,22 @@ def save_run_checkpoint(run: Run, path: Path) -> None:
     Collective: every process contributes its RNG state, rank 0 writes."""
     rngs = all_gather_objects(capture_rng(), run.env)
     if run.env.is_main:
-        save_checkpoint({
-            "trainable": run.model.trainable.state_dict(),
-            "optimizer": run.optimizer.state_dict(),
-            "scheduler": run.scheduler.state_dict(),
-            "scaler": run.scaler.state_dict(),
-            "mixer_rng": run.mixer.rng.getstate(),
-            "rng": rngs,
-            "epoch": run.state.epoch,
-            "step_in_epoch": run.state.step_in_epoch,
-            "best_top1": run.state.best_top1,
-            "class_names": list(run.train_set.class_names),
-            "config": to_dict(run.config),
-        }, path)
+        save_checkpoint(
+            {
+                "trainable": run.model.trainable.state_dict(),
+                "optimizer": run.optimizer.state_dict(),
+                "scheduler": run.scheduler.state_dict(),
+                "scaler": run.scaler.state_dict(),
+                "mixer_rng": run.mixer.rng.getstate(),
+                "rng": rngs,
+                "epoch": run.state.epoch,
+                "step_in_epoch": run.state.step_in_epoch,
+                "best_top1": run.state.best_top1,
+                "class_names": list(run.train_set.class_names),
+                "config": to_dict(run.config),
+            },
+            path,
+        )
 
 
 def _restore(run: Run, checkpoint: dict) -> None:
@@ -302,8 +365,9 @@ def _restore(run: Run, checkpoint: dict) -> None:
 
 def _evaluate(run: Run) -> dict:
     """Validation metrics, computed by rank 0 and shared with every process."""
-    report = evaluate_and_report(run.model, run.val_loader, run.val_set, run.env, run.out / "eval",
-                                 desc=f"eval {run.state.epoch}")
+    report = evaluate_and_report(
+        run.model, run.val_loader, run.val_set, run.env, run.out / "eval", desc=f"eval {run.state.epoch}"
+    )
     summary = {}
     if report is not None:
         summary = report.summary
@@ -347,15 +411,16 @@ def _check_resumable(saved: dict, current: dict, path: Path, allow_change: bool)
     """Refuse to resume the run of ``path`` with settings other than its own (the keys that
     differ are named), unless ``allow_change``, which logs them."""
     before, after = _flatten(saved), _flatten(current)
-    changed = sorted(k for k in before.keys() | after.keys()
-                     if before.get(k) != after.get(k) and k not in RUNTIME_KEYS)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k) and k not in RUNTIME_KEYS)
     if not changed:
         return
     listed = ", ".join(f"{k} ({before.get(k)!r} -> {after.get(k)!r})" for k in changed[:6])
     more = f" and {len(changed) - 6} more" if len(changed) > 6 else ""
     if not allow_change:
-        raise ConfigError(f"{path} was written with other settings: {listed}{more}; use another output folder, "
-                          "or resume with the new settings (dist-video train --allow-config-change)")
+        raise ConfigError(
+            f"{path} was written with other settings: {listed}{more}; use another output folder, "
+            "or resume with the new settings (dist-video train --allow-config-change)"
+        )
     log.warning("resuming %s with changed settings: %s%s", path, listed, more)
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import torch
 import yaml
 from safetensors.torch import save_file
 
 from ..config import from_dict, load_yaml, to_dict
-from ..io import CheckpointError, atomic_path, read_safetensors, read_torch_file
 from ..constants import CLIP_MEAN, CLIP_STD
+from ..io import CheckpointError, atomic_path, read_safetensors, read_torch_file
 from .clip import CLIPArch, build_clip, infer_clip_arch
 from .dist import DiST
 from .dist_branch import DiSTBranchConfig

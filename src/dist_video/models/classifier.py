@@ -3,7 +3,8 @@ names, and a classifier made of the CLIP text embeddings of the class names."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -62,7 +63,7 @@ class CLIPVideoClassifier(nn.Module):
         self.transformer.eval()
         return self
 
-    def cast_frozen(self, dtype: torch.dtype) -> "CLIPVideoClassifier":
+    def cast_frozen(self, dtype: torch.dtype) -> CLIPVideoClassifier:
         """Hold the frozen CLIP towers' weights, and so their computation, in ``dtype``
         (``torch.bfloat16`` on CPU, about 2.5x faster there; ``torch.float16`` on CUDA).
         The trainable part keeps its dtype and trains as before. The class text features
@@ -95,7 +96,9 @@ class CLIPVideoClassifier(nn.Module):
         self.class_names = list(class_names)
         flat = [prompt for group in prompts for prompt in group]
         self._text_tokens = tokenize_prompts(flat, self.context_length)
-        self._prompt_class = torch.repeat_interleave(torch.arange(len(prompts)), torch.tensor([len(g) for g in prompts]))
+        self._prompt_class = torch.repeat_interleave(
+            torch.arange(len(prompts)), torch.tensor([len(g) for g in prompts])
+        )
         self._text_features = None
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False):
@@ -123,7 +126,9 @@ class CLIPVideoClassifier(nn.Module):
             if self._prompt_class is None:
                 self._text_features = self.encode_text(tokens).float()
             else:
-                features = torch.cat([F.normalize(self.encode_text(chunk).float(), dim=-1) for chunk in tokens.split(1024)])
+                features = torch.cat(
+                    [F.normalize(self.encode_text(chunk).float(), dim=-1) for chunk in tokens.split(1024)]
+                )
                 summed = torch.zeros(len(self.class_names), features.shape[1], device=features.device)
                 summed.index_add_(0, self._prompt_class.to(features.device), features)
                 self._text_features = F.normalize(summed, dim=-1)

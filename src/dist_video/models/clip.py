@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import open_clip
 import torch
@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class CLIPArch:
@@ -58,7 +59,7 @@ def infer_clip_arch(state_dict: Mapping[str, torch.Tensor]) -> CLIPArch:
     grid = round((state_dict["visual.positional_embedding"].shape[0] - 1) ** 0.5)
 
     def count_blocks(prefix: str) -> int:
-        return len({k[len(prefix):].split(".")[0] for k in state_dict if k.startswith(prefix)})
+        return len({k[len(prefix) :].split(".")[0] for k in state_dict if k.startswith(prefix)})
 
     return CLIPArch(
         embed_dim=state_dict["text_projection"].shape[1],
@@ -134,7 +135,9 @@ def create_clip(source: str | Path | Mapping[str, torch.Tensor] | CLIPArch | Non
     model = build_clip(infer_clip_arch(state))
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise CheckpointError(f"CLIP weights do not match the inferred architecture: missing {missing}, unexpected {unexpected}")
+        raise CheckpointError(
+            f"CLIP weights do not match the inferred architecture: missing {missing}, unexpected {unexpected}"
+        )
     return model
 
 

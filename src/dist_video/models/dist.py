@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import nullcontext
-from typing import Sequence
 
 import torch
 from open_clip.model import CLIP
@@ -85,7 +85,9 @@ class DiST(CLIPVideoClassifier):
         sparse = video[:, :, :: self.branch_config.alpha]
         frames = sparse.transpose(1, 2).flatten(0, 1)  # (B*T', 3, H, W)
         device = video.device.type
-        no_autocast = torch.autocast(device, enabled=False) if torch.amp.is_autocast_available(device) else nullcontext()
+        no_autocast = (
+            torch.autocast(device, enabled=False) if torch.amp.is_autocast_available(device) else nullcontext()
+        )
         with torch.no_grad(), no_autocast:
             outputs = visual_block_outputs(self.visual, frames.to(self.visual.conv1.weight.dtype), self.selected_layers)
         dtype = self.dist_net.proj.dtype

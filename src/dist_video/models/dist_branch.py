@@ -8,8 +8,9 @@ as they are. Token tensors are batch-first here: ``(B*T', L, C)``, clip-major ro
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -270,8 +271,6 @@ class CrossAttention(nn.Module):
         return self.attn(self.ln_1(query), context, context, need_weights=False)[0]
 
 
-
-
 class AttentionPooling(nn.Module):
     """One pooling block: a per-frame query attends to that frame's tokens, then a per-clip
     query attends to the frame queries (with a temporal positional embedding)."""
@@ -329,7 +328,9 @@ class DiSTBranch(nn.Module):
             TemporalToIntegration(c.temporal_dim, c.integration_dim, c.alpha, sparse) for _ in range(c.num_layers)
         )
         self.integration_nets = nn.ModuleList(
-            IntegrationBlock(c.integration_dim, c.integration_mlp_ratio, c.integration_temporal_ratio, c.temporal_kernel)
+            IntegrationBlock(
+                c.integration_dim, c.integration_mlp_ratio, c.integration_temporal_ratio, c.temporal_kernel
+            )
             for _ in range(c.num_layers)
         )
         self.aggregated_spatial_cls_token = nn.Parameter(torch.zeros(1, 1, c.integration_dim))
@@ -403,8 +404,11 @@ class DiSTBranch(nn.Module):
         weight = self.temporal_stem.weight  # (Ct, 3, kT, p, p)
         channels, _, frames, patch, _ = weight.shape
         t = torch.arange(frames, dtype=torch.float64) - (frames - 1) / 2
-        y, x = torch.meshgrid(torch.arange(patch, dtype=torch.float64) - (patch - 1) / 2,
-                              torch.arange(patch, dtype=torch.float64) - (patch - 1) / 2, indexing="ij")
+        y, x = torch.meshgrid(
+            torch.arange(patch, dtype=torch.float64) - (patch - 1) / 2,
+            torch.arange(patch, dtype=torch.float64) - (patch - 1) / 2,
+            indexing="ij",
+        )
         window = torch.exp(-(t[:, None, None] ** 2) / (2 * (frames / 3) ** 2)) * torch.exp(
             -(x**2 + y**2) / (2 * (patch / 2) ** 2)
         )

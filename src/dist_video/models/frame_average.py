@@ -3,7 +3,7 @@ averaged over time, classified against the class names' text embeddings."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -20,8 +20,15 @@ class FrameAverageCLIP(CLIPVideoClassifier):
     of the averaged embedding (``head=True``, initialised to the identity so that training
     starts from zero-shot). Frame order cannot matter to it, by construction."""
 
-    def __init__(self, clip: CLIP, class_names: Sequence[str], num_frames: int, alpha: int, head: bool = True,
-                 prompt_prefix: str = ""):
+    def __init__(
+        self,
+        clip: CLIP,
+        class_names: Sequence[str],
+        num_frames: int,
+        alpha: int,
+        head: bool = True,
+        prompt_prefix: str = "",
+    ):
         super().__init__(clip, class_names, prompt_prefix)
         if num_frames % alpha:
             raise ValueError(f"num_frames ({num_frames}) must be a multiple of alpha ({alpha})")

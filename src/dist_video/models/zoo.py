@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 import torch
 
@@ -90,7 +91,8 @@ def create_model(
     clip: str | Path | Mapping[str, torch.Tensor] | None = None,
     pretrained_clip: bool = False,
 ) -> DiST | FrameAverageCLIP:
-    """Build a model (DiST, or the baseline a config's ``kind`` names) from the zoo (e.g. ``"ssv2-b16-8+16f"``), a YAML file or a config.
+    """Build a model (DiST, or the baseline a config's ``kind`` names) from the zoo (e.g.
+    ``"ssv2-b16-8+16f"``), a YAML file or a config.
 
     The CLIP towers come from ``clip`` (weights file, state dict or open_clip
     ``MODEL:TAG``) if given, else from the config's ``pretrained`` weights if
@@ -108,8 +110,9 @@ def create_model(
         class_names = [f"class {i}" for i in range(config.num_classes)]
     if config.kind == "frame_average":
         branch = config.branch_config(arch)
-        return FrameAverageCLIP(clip_model, class_names, branch.num_frames, branch.alpha, config.head,
-                                config.prompt_prefix)
+        return FrameAverageCLIP(
+            clip_model, class_names, branch.num_frames, branch.alpha, config.head, config.prompt_prefix
+        )
     return DiST(
         clip_model,
         config.branch_config(arch),

@@ -341,7 +341,10 @@ def count_case_gflops(settings: BenchSettings) -> dict[str, dict[str, float]]:
         "floor": {"gflops_per_view": split["gflops_frozen"], "gflops_step_per_view": split["gflops_frozen"]},
         "dist_train": {"gflops_per_view": split["gflops_per_view"], "gflops_step_per_view": dist_step_gmacs},
         "dist_infer": {"gflops_per_view": split["gflops_per_view"], "gflops_step_per_view": split["gflops_per_view"]},
-        "full_finetune": {"gflops_per_view": finetune_gmacs, "gflops_step_per_view": _count_gmacs(finetune_step, batch)},
+        "full_finetune": {
+            "gflops_per_view": finetune_gmacs,
+            "gflops_step_per_view": _count_gmacs(finetune_step, batch),
+        },
     }
 
 
@@ -350,7 +353,9 @@ def run_bench(settings: BenchSettings) -> dict:
     """Every case of ``settings``, each in a fresh process, their ratios, and the machine."""
     asked = settings.dtype
     if asked == "auto":  # the frozen encoder's dtype that training would pick here
-        settings = dataclasses.replace(settings, dtype=resolve_precision("auto", "auto", torch.device(settings.device)).frozen)
+        settings = dataclasses.replace(
+            settings, dtype=resolve_precision("auto", "auto", torch.device(settings.device)).frozen
+        )
     flops = count_case_gflops(settings)
     result: dict = {case: {**measured, **flops[case]} for case, measured in measure_cases(settings).items()}
     ratios = {}
@@ -379,8 +384,11 @@ def run_bench(settings: BenchSettings) -> dict:
 def machine_info(device: str) -> dict:
     """What a timing depends on: the CPU (model, torch's capability level, native bf16) and
     the GPU's name when CUDA runs it."""
-    info = {"cpu": _cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "cpu_native_bf16": cpu_has_native_bf16()}
+    info = {
+        "cpu": _cpu_model(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_native_bf16": cpu_has_native_bf16(),
+    }
     if torch.device(device).type == "cuda" and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
     return info
@@ -410,7 +418,9 @@ def format_table(result: dict) -> str:
             )
     lines += [f"{name}: {value:.3f}" for name, value in result["ratios"].items()]
     machine = result["machine"]
-    lines.append(f"frozen encoder {result['settings']['dtype']} (asked: {result['settings']['dtype_asked']}); "
-                 f"{machine.get('gpu') or machine['cpu']}, CPU capability {machine['cpu_capability']}, "
-                 f"native bf16: {'yes' if machine['cpu_native_bf16'] else 'no'}")
+    lines.append(
+        f"frozen encoder {result['settings']['dtype']} (asked: {result['settings']['dtype_asked']}); "
+        f"{machine.get('gpu') or machine['cpu']}, CPU capability {machine['cpu_capability']}, "
+        f"native bf16: {'yes' if machine['cpu_native_bf16'] else 'no'}"
+    )
     return "\n".join(lines)

@@ -13,11 +13,11 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ..errors import DataError
 from ..data.config import DataConfig
 from ..data.datasets import build_dataset, read_annotations
 from ..data.decode import DecodeError, open_video
 from ..data.loader import build_loader, keep_freed_memory
+from ..errors import DataError
 
 __all__ = ["bench_data", "check_data", "probe_video"]
 
@@ -69,8 +69,10 @@ def check_data(
     bad += [(path, reason) for path, reason in zip(paths, reasons) if reason is not None]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("path\treason\tsplits\n"
-                   + "".join(f"{path}\t{reason}\t{','.join(dict.fromkeys(splits_of[path]))}\n" for path, reason in bad))
+    out.write_text(
+        "path\treason\tsplits\n"
+        + "".join(f"{path}\t{reason}\t{','.join(dict.fromkeys(splits_of[path]))}\n" for path, reason in bad)
+    )
     kinds = [reason.split(":")[0] for _, reason in bad]
     return {
         "videos": len(splits_of),
