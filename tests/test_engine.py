@@ -14,6 +14,7 @@ import pytest
 import torch
 import yaml
 
+from dist_video import load_model
 from dist_video.cli import main
 from dist_video.config import ConfigError
 from dist_video.data.synthetic import SYNTHETIC_CLASSES, SyntheticConfig, make_synthetic_dataset
@@ -275,6 +276,16 @@ def test_eval_and_predict_commands(tmp_path, dataset_dir, capsys):
     trained = json.loads((tmp_path / "run" / "eval" / "metrics.json").read_text())
     for result in (from_checkpoint, from_model_dir):
         assert result["top1"] == trained["top1"] and result["num_videos"] == 8
+    # both forms carry the preprocessing of the run's data section
+    data = load_experiment(path).data
+    for form in ("best.pt", "model"):
+        pre = load_model(tmp_path / "run" / form).preprocessing
+        assert (pre.num_frames, pre.crop_size, pre.resize, pre.sampling) == (
+            data.num_frames,
+            data.test_crop_size,
+            data.test_scale,
+            data.sampling,
+        ), form
 
     videos = sorted((dataset_dir / "videos").glob("*.webm"))[:2]
     broken = tmp_path / "broken.webm"

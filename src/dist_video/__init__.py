@@ -26,7 +26,7 @@ _LAZY = {
     "from_official_checkpoint": "models.checkpoint",
     "save_pretrained": "models.checkpoint",
     "load_pretrained": "models.checkpoint",
-    "load_model": "models.checkpoint",
+    "load_model": "models.hub",
 }
 
 __all__ = ["UserError", "ConfigError", "CheckpointError", "DataError", *_LAZY]

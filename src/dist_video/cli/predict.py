@@ -32,14 +32,15 @@ def run_predict(args: argparse.Namespace) -> int:
     import torch
 
     from ..data.decode import DecodeError
-    from ..engine.predict import load_for_inference, parse_labels, predict_video
+    from ..engine.predict import parse_labels, predict_video
+    from ..models.hub import load_model
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
-    runner = load_for_inference(args.checkpoint, parse_labels(args.labels), device)
+    model = load_model(args.checkpoint, parse_labels(args.labels), device)
     failed = 0
     for path in args.videos:
         try:
-            top = predict_video(runner, path, args.views, args.top_k)
+            top = predict_video(model, path, args.views, args.top_k)
         except (DecodeError, IndexError) as err:
             print(f"dist-video predict: error: {err}", file=sys.stderr)
             failed += 1

@@ -220,12 +220,12 @@ def run_evaluation(config, checkpoint: str | Path, out_dir: str | Path | None = 
     checkpoint or a release ``.pyth``) on the config's validation split with its views
     and crops; rank 0 writes the reports and returns the summary."""
     from ..data import build_dataset
-    from .predict import load_for_inference
+    from ..models.hub import load_model
 
     env = init_distributed(config.train.device)
     try:
         dataset = build_dataset(config.data, config.data.eval_split, train=False)
-        model = load_for_inference(checkpoint, dataset.class_names, env.device).model
+        model = load_model(checkpoint, dataset.class_names, env.device)
         check_num_frames(model, config)
         out = Path(out_dir or Path(config.output_dir) / f"eval_{Path(checkpoint).stem}")
         report = evaluate_and_report(model, make_loader(config, dataset, train=False, env=env), dataset, env, out)

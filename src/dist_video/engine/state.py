@@ -5,7 +5,6 @@ RNG states that make a resumed run bit-identical to an uninterrupted one."""
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import CheckpointError
 from ..io import atomic_path, read_torch_file
 
 __all__ = [
@@ -21,7 +19,6 @@ __all__ = [
     "CHECKPOINT_KEYS",
     "save_checkpoint",
     "load_checkpoint",
-    "read_training_checkpoint",
     "capture_rng",
     "restore_rng",
 ]
@@ -65,16 +62,6 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``: plain
     tensors and containers only, nothing executable; see :func:`~dist_video.io.read_torch_file`)."""
     return read_torch_file(path)
-
-
-def read_training_checkpoint(path: str | Path, keys: Sequence[str] = CHECKPOINT_KEYS) -> dict[str, Any]:
-    """A training checkpoint with at least ``keys``; a file without them is a
-    :class:`CheckpointError` naming what is missing."""
-    state = load_checkpoint(path)
-    missing = [key for key in keys if key not in state] if isinstance(state, dict) else list(keys)
-    if missing:
-        raise CheckpointError(f"{path}: not a dist-video training checkpoint (missing {', '.join(missing)})")
-    return state
 
 
 def capture_rng() -> dict[str, Any]:

@@ -28,6 +28,7 @@ from ..io import CheckpointError, atomic_path, remove_stale_temporaries
 from ..models.checkpoint import save_pretrained
 from ..models.clip import build_clip
 from ..models.dist import DiST
+from ..models.preprocessing import Preprocessing
 from ..models.zoo import create_model
 from .distributed import DistEnv, all_gather_objects, barrier, init_distributed, shutdown
 from .evaluate import evaluate_and_report
@@ -138,6 +139,7 @@ def setup(config: ExperimentConfig, env: DistEnv, allow_config_change: bool = Fa
         log.info("training on %s: %s", env.device, precision.describe())
     model = build_model_for_run(config, train_set.class_names, clip_source, precision.frozen).to(env.device)
     check_num_frames(model, config)
+    model.preprocessing = Preprocessing.from_data_section(to_dict(dc), model.num_frames, model.image_size)
     ddp = (
         DistributedDataParallel(model, device_ids=[env.device.index] if env.device.type == "cuda" else None)
         if env.distributed

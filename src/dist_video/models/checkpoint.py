@@ -13,11 +13,11 @@ import yaml
 from safetensors.torch import save_file
 
 from ..config import from_dict, load_yaml, to_dict
-from ..constants import CLIP_MEAN, CLIP_STD
 from ..io import CheckpointError, atomic_path, read_safetensors, read_torch_file
 from .clip import CLIPArch, build_clip, infer_clip_arch
 from .dist import DiST
 from .dist_branch import DiSTBranchConfig
+from .preprocessing import Preprocessing
 
 __all__ = [
     "CheckpointError",
@@ -26,7 +26,6 @@ __all__ = [
     "from_official_checkpoint",
     "save_pretrained",
     "load_pretrained",
-    "load_model",
     "load_checked",
 ]
 
@@ -156,19 +155,13 @@ def _model_config(model: DiST) -> dict:
         "selected_layers": list(model.selected_layers),
         "class_names": list(model.class_names),
         "prompt_prefix": model.prompt_prefix,
-        "input": {
-            "num_frames": model.num_frames,
-            "alpha": model.branch_config.alpha,
-            "image_size": model.image_size,
-            "mean": list(CLIP_MEAN),
-            "std": list(CLIP_STD),
-        },
+        "input": to_dict(model.preprocessing),
     }
 
 
 def save_pretrained(model: DiST, directory: str | Path) -> Path:
     """Write ``model.safetensors`` (every weight, release key names) and ``config.yaml``
-    (sizes, class names, input format) into ``directory``, each atomically."""
+    (sizes, class names, preprocessing) into ``directory``, each atomically."""
     directory = Path(directory)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     with atomic_path(directory / WEIGHTS_FILE) as tmp:
@@ -201,15 +194,6 @@ def load_pretrained(directory: str | Path, class_names: Sequence[str] | None = N
         config["selected_layers"],
     )
     load_checked(model, read_safetensors(directory / WEIGHTS_FILE), str(directory / WEIGHTS_FILE))
+    if "crop_size" in config.get("input", {}):  # written since the preprocessing is saved
+        model.preprocessing = from_dict(Preprocessing, config["input"], f"{config_path}: input")
     return model.eval()
-
-
-def load_model(path: str | Path, class_names: Sequence[str] | None = None) -> DiST:
-    """Load either format: a dist-video model directory or a release ``.pyth`` file
-    (which holds no class names, so they must be given)."""
-    path = Path(path)
-    if path.is_dir():
-        return load_pretrained(path, class_names)
-    if not class_names:
-        raise CheckpointError(f"{path}: a release checkpoint holds no class names; pass them (e.g. --labels)")
-    return from_official_checkpoint(path, class_names)

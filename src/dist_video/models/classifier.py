@@ -12,6 +12,7 @@ from open_clip.model import CLIP
 from torch import nn
 
 from .clip import class_prompts, tokenize_prompts
+from .preprocessing import Preprocessing
 
 __all__ = ["CLIPVideoClassifier"]
 
@@ -37,6 +38,7 @@ class CLIPVideoClassifier(nn.Module):
         self.context_length = clip.context_length
         self.prompt_prefix = prompt_prefix
         self._text_features: torch.Tensor | None = None
+        self._preprocessing: Preprocessing | None = None
         self.class_names: list[str] = []
         self.set_class_names(class_names)
 
@@ -48,6 +50,19 @@ class CLIPVideoClassifier(nn.Module):
     @property
     def image_size(self) -> int:
         return self.visual.conv1.weight.shape[-1] * self.visual.grid_size[0]
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """How input clips are made (saved with the weights): as set by training, else
+        ``num_frames`` by segment sampling, centre-cropped at the ViT's size, CLIP's
+        normalisation."""
+        return self._preprocessing or Preprocessing(num_frames=self.num_frames, crop_size=self.image_size)
+
+    @preprocessing.setter
+    def preprocessing(self, value: Preprocessing) -> None:
+        if value.num_frames != self.num_frames:
+            raise ValueError(f"the preprocessing gives {value.num_frames} frames, the model takes {self.num_frames}")
+        self._preprocessing = value
 
     def freeze_clip(self) -> None:
         """Freeze every CLIP parameter."""
