@@ -37,13 +37,13 @@ from timm.loss import SoftTargetCrossEntropy
 from dist_video.config import from_dict, to_dict
 from dist_video.data.mixup import smooth_one_hot
 from dist_video.data.sampling import segment_indices
-from dist_video.data.synthetic import SYNTHETIC_CLASSES, flip_pairs, order_pairs, render_clip
-from dist_video.data.synthetic_render import SceneStyle
 from dist_video.data.transforms import EvalTransform, TrainTransform
 from dist_video.demo.pretrain_clip import PretrainConfig, load_or_pretrain_clip
 from dist_video.demo.run import _pretrain_key, load_demo_config
 from dist_video.engine.optim import OptimConfig, WarmupCosine, build_optimizer
 from dist_video.models.zoo import create_model
+from dist_video.synthetic import SYNTHETIC_CLASSES, flip_pairs, order_pairs, render_clip
+from dist_video.synthetic.render import SceneStyle
 
 CLIP_FRAMES = 32  # frames per rendered clip, as the demo's videos
 SIZE = 64

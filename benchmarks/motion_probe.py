@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from dist_video.constants import CLIP_MEAN, CLIP_STD
-from dist_video.data.synthetic import SYNTHETIC_CLASSES, render_clip
 from dist_video.models.dist_branch import QuickGELU, TemporalBlock
+from dist_video.synthetic import SYNTHETIC_CLASSES, render_clip
 
 CLASSES = SYNTHETIC_CLASSES[:4]  # left/right, up/down
 VARIANTS = ("conv", "conv+block", "conv+block-noln", "patch")

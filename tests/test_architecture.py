@@ -87,11 +87,12 @@ BASE = {"dist_video", "constants", "config", "io", "errors"}
 ALLOWED = {
     "base": set(),
     "models": {"base"},
-    "data": {"base"},
-    "engine": {"base", "models", "data"},
-    "tools": {"base", "models", "data", "engine"},
-    "demo": {"base", "models", "data", "engine"},
-    "cli": {"base", "models", "data", "engine", "tools", "demo"},
+    "synthetic": {"base"},
+    "data": {"base", "synthetic"},  # data.format: synthetic renders training clips on the fly
+    "engine": {"base", "models", "data", "synthetic"},
+    "tools": {"base", "models", "data", "synthetic", "engine"},
+    "demo": {"base", "models", "data", "synthetic", "engine"},
+    "cli": {"base", "models", "data", "synthetic", "engine", "tools", "demo"},
 }
 
 

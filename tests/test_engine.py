@@ -17,11 +17,11 @@ import yaml
 from dist_video import load_model
 from dist_video.cli import main
 from dist_video.config import ConfigError
-from dist_video.data.synthetic import SYNTHETIC_CLASSES, SyntheticConfig, make_synthetic_dataset
 from dist_video.engine import train as train_module
 from dist_video.engine.evaluate import classification_metrics, merge_view_scores
 from dist_video.engine.experiment import load_experiment
 from dist_video.engine.train import TrainingDiverged, train
+from dist_video.synthetic import SYNTHETIC_CLASSES, SyntheticConfig, make_synthetic_dataset
 
 from tiny import TINY_CLIP
 

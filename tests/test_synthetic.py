@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import torch
 
+from dist_video import synthetic
 from dist_video.cli import main
 from dist_video.config import ConfigError
-from dist_video.data import DataConfig, build_dataset, synthetic
-from dist_video.data.synthetic import (
+from dist_video.data import DataConfig, build_dataset
+from dist_video.synthetic import (
     SYNTHETIC_CLASSES,
     SYNTHETIC_TEMPLATES,
     SyntheticConfig,
@@ -26,8 +27,10 @@ from dist_video.data.synthetic import (
     order_pairs,
     render_captioned_images,
     render_clip,
+    stills,
 )
-from dist_video.data.synthetic_render import COLOURS, SHAPES, TEXTURES, SceneStyle
+from dist_video.synthetic import dataset as synthetic_dataset
+from dist_video.synthetic.render import COLOURS, SHAPES, TEXTURES, SceneStyle
 
 JSONS = (
     "something-something-v2-train.json",
@@ -116,7 +119,7 @@ def test_complete_dataset_is_kept_and_interrupted_one_regenerated(tmp_path, monk
     def fail(*args):
         raise AssertionError("a complete data set was regenerated")
 
-    monkeypatch.setattr(synthetic, "_write_clip", fail)
+    monkeypatch.setattr(synthetic_dataset, "_write_clip", fail)
     make_synthetic_dataset(root, config, seed=3, progress=False)
     with pytest.raises(AssertionError):  # another seed is another data set
         make_synthetic_dataset(root, config, seed=4, progress=False)
@@ -224,7 +227,7 @@ def test_forward_classes_show_their_motion_in_pixels(seed):
 
 
 def _parse(text: str) -> dict:
-    where = "|".join(re.escape(w) for row in synthetic._WHERE for w in row)
+    where = "|".join(re.escape(w) for row in stills._WHERE for w in row)
     match = re.fullmatch(rf"an? (\w+) (\w+) ({where}) a (\w+) (\w+) background", text)
     assert match, text
     return dict(zip(("colour", "shape", "where", "texture", "background"), match.groups()))
@@ -244,7 +247,7 @@ def test_captions_match_the_pixels():
         assert mask.sum() >= 12, text
         x, y = _centroids(mask[None])[0] / 64
         row, column = next(
-            (r, c) for r, cells in enumerate(synthetic._WHERE) for c, w in enumerate(cells) if w == words["where"]
+            (r, c) for r, cells in enumerate(stills._WHERE) for c, w in enumerate(cells) if w == words["where"]
         )
         assert column / 3 - 0.06 < x < (column + 1) / 3 + 0.06, text
         assert row / 3 - 0.06 < y < (row + 1) / 3 + 0.06, text

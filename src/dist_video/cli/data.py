@@ -96,7 +96,7 @@ def run_make_synthetic(args: argparse.Namespace) -> int:
 
     import yaml
 
-    from ..data.synthetic import load_synthetic_config, make_synthetic_dataset
+    from ..synthetic import load_synthetic_config, make_synthetic_dataset
 
     flags = {
         "train_per_class": args.train_per_class,

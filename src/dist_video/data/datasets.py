@@ -33,10 +33,10 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import DataError
+from ..synthetic import MANIFEST, SYNTHETIC_CLASSES, SyntheticClipRenderer, read_manifest
 from .config import DataConfig
 from .decode import DecodeError, open_video
 from .sampling import FrameSampler
-from .synthetic import MANIFEST, SYNTHETIC_CLASSES, SyntheticClipRenderer, read_manifest
 from .transforms import EvalTransform, TrainTransform
 
 __all__ = [

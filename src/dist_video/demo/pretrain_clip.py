@@ -16,10 +16,10 @@ from safetensors.torch import save_file
 from tqdm import tqdm
 
 from ..constants import CLIP_MEAN, CLIP_STD
-from ..data.synthetic import render_captioned_images
 from ..engine.optim import parameter_groups
 from ..io import atomic_path, read_safetensors
 from ..models.clip import CLIPArch, build_clip, tokenize_prompts
+from ..synthetic import render_captioned_images
 
 __all__ = ["PretrainConfig", "pretrain_clip", "load_or_pretrain_clip"]
 

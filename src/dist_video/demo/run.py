@@ -20,7 +20,6 @@ import torch
 
 from ..config import apply_overrides, from_dict, load_yaml, merge_dicts, packaged_config_path, to_dict
 from ..data import build_dataset
-from ..data.synthetic import caption_prompts, load_synthetic_config, make_synthetic_dataset, order_pairs, pair_name
 from ..engine.distributed import DistEnv
 from ..engine.evaluate import collect_scores, evaluate_and_report
 from ..engine.experiment import ExperimentConfig
@@ -29,6 +28,7 @@ from ..engine.train import train
 from ..models.clip import CLIPArch
 from ..models.complexity import count_parameters
 from ..models.zoo import create_model
+from ..synthetic import caption_prompts, load_synthetic_config, make_synthetic_dataset, order_pairs, pair_name
 from .pretrain_clip import PretrainConfig, load_or_pretrain_clip
 
 __all__ = ["DemoConfig", "load_demo_config", "run_demo", "format_results"]
