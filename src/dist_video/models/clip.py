@@ -24,6 +24,7 @@ __all__ = [
     "build_clip",
     "load_clip_weights",
     "create_clip",
+    "sparse_frames",
     "visual_block_outputs",
     "class_prompts",
     "tokenize_prompts",
@@ -139,6 +140,12 @@ def create_clip(source: str | Path | Mapping[str, torch.Tensor] | CLIPArch | Non
             f"CLIP weights do not match the inferred architecture: missing {missing}, unexpected {unexpected}"
         )
     return model
+
+
+def sparse_frames(video: torch.Tensor, alpha: int) -> torch.Tensor:
+    """Every ``alpha``-th frame of ``video (B, 3, T, H, W)`` as a batch of images for the
+    image tower, ``(B * T / alpha, 3, H, W)``, clip-major, in the tower's dtype."""
+    return video[:, :, ::alpha].transpose(1, 2).flatten(0, 1)
 
 
 def visual_block_outputs(visual: nn.Module, frames: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:

@@ -10,7 +10,7 @@ from open_clip.model import CLIP
 from torch import nn
 
 from .classifier import CLIPVideoClassifier
-from .clip import visual_block_outputs
+from .clip import sparse_frames, visual_block_outputs
 from .dist_branch import DiSTBranch, DiSTBranchConfig
 
 __all__ = ["DiST"]
@@ -82,8 +82,7 @@ class DiST(CLIPVideoClassifier):
         Runs without autograd and outside any autocast: the ViT computes in its own
         weights' dtype (see :meth:`cast_frozen`), which is faster on CPU than autocast.
         """
-        sparse = video[:, :, :: self.branch_config.alpha]
-        frames = sparse.transpose(1, 2).flatten(0, 1)  # (B*T', 3, H, W)
+        frames = sparse_frames(video, self.branch_config.alpha)  # (B*T', 3, H, W)
         device = video.device.type
         no_autocast = (
             torch.autocast(device, enabled=False) if torch.amp.is_autocast_available(device) else nullcontext()

@@ -11,6 +11,7 @@ from open_clip.model import CLIP
 from torch import nn
 
 from .classifier import CLIPVideoClassifier
+from .clip import sparse_frames
 
 __all__ = ["FrameAverageCLIP"]
 
@@ -45,8 +46,7 @@ class FrameAverageCLIP(CLIPVideoClassifier):
         return self.head
 
     def encode_video(self, video: torch.Tensor) -> torch.Tensor:
-        sparse = video[:, :, :: self.alpha]
-        frames = sparse.transpose(1, 2).flatten(0, 1)
+        frames = sparse_frames(video, self.alpha)
         with torch.no_grad():
             embedding = F.normalize(self.visual(frames.to(self.visual.conv1.weight.dtype)).float(), dim=-1)
         mean = embedding.reshape(video.shape[0], -1, embedding.shape[-1]).mean(dim=1)

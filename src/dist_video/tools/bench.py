@@ -42,12 +42,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from ..constants import DTYPES
 from ..engine.precision import cpu_has_native_bf16, resolve_precision
 from ..errors import ConfigError
-from ..models.complexity import count_gflops
+from ..models.clip import sparse_frames
+from ..models.complexity import count_gflops, count_gmacs
 from ..models.dist import DiST
 from ..models.zoo import create_model
 
@@ -102,9 +102,9 @@ class FullFinetuneCLIP(nn.Module):
         self.register_buffer("scale", model.logit_scale.detach().float().exp(), persistent=False)
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
-        sparse = video[:, :, :: self.alpha]
-        frames = sparse.transpose(1, 2).flatten(0, 1).to(self.visual.conv1.weight.dtype)
-        embedding = self.visual(frames).float().reshape(video.shape[0], sparse.shape[2], -1).mean(dim=1)
+        frames = sparse_frames(video, self.alpha).to(self.visual.conv1.weight.dtype)
+        features = self.visual(frames).float()
+        embedding = features.reshape(video.shape[0], -1, features.shape[-1]).mean(dim=1)
         return self.scale * F.normalize(embedding, dim=-1) @ self.text.t()
 
 
@@ -309,13 +309,6 @@ def measure_cases(settings: BenchSettings) -> dict[str, dict]:
 
 
 # -- arithmetic ----------------------------------------------------------------------------
-def _count_gmacs(fn: Callable[[], object], batch: int) -> float:
-    counter = FlopCounterMode(display=False)
-    with counter:
-        fn()
-    return counter.get_total_flops() / 2e9 / batch
-
-
 def count_case_gflops(settings: BenchSettings) -> dict[str, dict[str, float]]:
     """Per case: ``gflops_per_view`` (one forward) and ``gflops_step_per_view`` (what the
     timed step computes, backward included), multiply-adds, counted on the meta device."""
@@ -333,17 +326,17 @@ def count_case_gflops(settings: BenchSettings) -> dict[str, dict[str, float]]:
     def finetune_step() -> None:
         F.cross_entropy(head(video), labels).backward()
 
-    dist_step_gmacs = _count_gmacs(dist_step, batch)
+    dist_step_gmacs = count_gmacs(dist_step, batch)
     head = FullFinetuneCLIP(model)
     model.visual.train().requires_grad_(True)
-    finetune_gmacs = _count_gmacs(lambda: head(video), batch)
+    finetune_gmacs = count_gmacs(lambda: head(video), batch)
     return {
         "floor": {"gflops_per_view": split["gflops_frozen"], "gflops_step_per_view": split["gflops_frozen"]},
         "dist_train": {"gflops_per_view": split["gflops_per_view"], "gflops_step_per_view": dist_step_gmacs},
         "dist_infer": {"gflops_per_view": split["gflops_per_view"], "gflops_step_per_view": split["gflops_per_view"]},
         "full_finetune": {
             "gflops_per_view": finetune_gmacs,
-            "gflops_step_per_view": _count_gmacs(finetune_step, batch),
+            "gflops_step_per_view": count_gmacs(finetune_step, batch),
         },
     }
 
