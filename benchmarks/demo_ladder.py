@@ -34,7 +34,7 @@ import torch
 import yaml
 from timm.loss import SoftTargetCrossEntropy
 
-from dist_video.config import from_dict, to_dict
+from dist_video.config import from_dict, merge_dicts, to_dict
 from dist_video.data.mixup import smooth_one_hot
 from dist_video.data.sampling import segment_indices
 from dist_video.data.transforms import EvalTransform, TrainTransform
@@ -214,6 +214,21 @@ def evaluate(model, val: tuple[torch.Tensor, torch.Tensor], pairs) -> dict:
     return out
 
 
+def rung_model(setting: Setting, classes: list[str], clip: Path, seed: int):
+    """The demo's DiST with the release's initialisation, then the pooling and the stem
+    initialised as ``setting`` says (the demo's own config asks for ``init: motion``, which
+    would set both whatever the rung)."""
+    demo = load_demo_config("default")
+    torch.manual_seed(seed)
+    config = merge_dicts({"kind": "dist", **demo.dist["model"]}, {"branch": {"init": "release"}})
+    model = create_model(config, classes, clip=str(clip))
+    if setting.pooling_init == "mean":
+        model.dist_net.init_pooling_as_mean()
+    if setting.stem_init == "motion":
+        model.dist_net.init_stem_motion_energy()
+    return model
+
+
 def train_rung(
     setting: Setting, seed: int, steps: int, eval_at: list[int], clip: Path, val_per_class: int, batch: int = 16
 ) -> dict:
@@ -222,12 +237,7 @@ def train_rung(
     frames = demo.dist["model"]["branch"]["num_frames"]
     source = ClipSource(setting, frames, seed)
     val = validation_set(setting, frames, val_per_class)
-    torch.manual_seed(seed)
-    model = create_model({"kind": "dist", **demo.dist["model"]}, source.classes, clip=str(clip))
-    if setting.pooling_init == "mean":
-        model.dist_net.init_pooling_as_mean()
-    if setting.stem_init == "motion":
-        model.dist_net.init_stem_motion_energy()
+    model = rung_model(setting, source.classes, clip, seed)
 
     model.train()
     optim = from_dict(OptimConfig, {**demo.experiment["optim"], "lr": setting.lr}, "ladder optim")

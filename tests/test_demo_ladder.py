@@ -78,3 +78,28 @@ def test_a_rung_trains_and_reports(ladder, tmp_path, capsys):
         assert 0 <= point["top1"] <= 100 and "pair0-1" in point and point["loss"] > 0
     table = capsys.readouterr().out
     assert "| + 1500 fixed clips train_clips=8 pairs=[0] | 0 |" in table
+
+
+def test_rung_models_start_as_their_switches_say(ladder, tmp_path):
+    torch.manual_seed(0)
+    clip = tmp_path / "clip.safetensors"
+    save_file(
+        {k: v.contiguous() for k, v in build_clip(load_demo_config("default").clip_arch).state_dict().items()},
+        str(clip),
+    )
+    classes = ladder.DEMO.classes
+    release = ladder.rung_model(ladder.DEMO, classes, clip, seed=0).dist_net
+    motion = ladder.rung_model(ladder.rungs()["+ 1500 fixed clips"], classes, clip, seed=0).dist_net
+    stem_only = ladder.rung_model(ladder.rungs()["before, motion stem init"], classes, clip, seed=0).dist_net
+    dim = release.config.integration_dim
+
+    def queries(net):
+        return net.adapooling_nets[0].spatial_transformer.attn.in_proj_weight[:dim]
+
+    # the demo before the ladder: the release's random stem and pooling
+    assert queries(release).abs().sum() > 0 and not torch.equal(
+        release.temporal_stem.weight, motion.temporal_stem.weight
+    )
+    assert torch.count_nonzero(queries(motion)) == 0  # mean-start pooling
+    assert torch.equal(stem_only.temporal_stem.weight, motion.temporal_stem.weight)  # the motion filters ...
+    assert queries(stem_only).abs().sum() > 0  # ... with the release's pooling
