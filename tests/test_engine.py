@@ -37,7 +37,7 @@ def dataset_dir(tmp_path_factory) -> Path:
 def write_config(path: Path, data_dir: Path, out: Path, **sections) -> Path:
     config = {
         "model": {
-            "clip": {"arch": TINY_CLIP},
+            "clip": {"arch": TINY_CLIP, "pretrained": "random"},
             "branch": {"num_frames": 4, "alpha": 2, "temporal_dim": 16, "integration_dim": 64, "pooling_layers": 1},
         },
         "data": {
@@ -263,6 +263,17 @@ def test_config_errors_name_the_key_and_file(tmp_path, dataset_dir):
     with pytest.raises(ConfigError, match="data.num_workers"):
         load_experiment(write_config(tmp_path / "e.yaml", dataset_dir, tmp_path / "run"), ["data.num_workers=many"])
     assert main(["train", str(tmp_path / "d.yaml")]) == 2
+
+
+def test_training_without_clip_weights_is_refused(tmp_path, dataset_dir, capsys):
+    path = write_config(tmp_path / "c.yaml", dataset_dir, tmp_path / "run")
+    config = yaml.safe_load(path.read_text())
+    del config["model"]["clip"]["pretrained"]  # random towers are never a silent default
+    path.write_text(yaml.safe_dump(config))
+    assert main(["train", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "model.clip.pretrained is not set" in err and "'random'" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run" / "clip_random.safetensors").exists()
 
 
 def test_eval_and_predict_commands(tmp_path, dataset_dir, capsys):

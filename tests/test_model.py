@@ -8,6 +8,7 @@ import torch
 
 from dist_video import (
     CheckpointError,
+    ConfigError,
     create_model,
     from_official_checkpoint,
     list_models,
@@ -18,7 +19,7 @@ from dist_video import (
 from dist_video.cli import main
 from dist_video.models.clip import create_clip, infer_clip_arch, tokenize_prompts
 from dist_video.models.complexity import count_gflops
-from dist_video.models.zoo import model_config
+from dist_video.models.zoo import model_config, model_config_data
 
 from tiny import TINY_ARCH, tiny_model
 
@@ -173,7 +174,7 @@ def test_every_zoo_entry_builds(name):
     config = model_config(name)
     branch = config.branch_config(config.clip.arch)
     with torch.device("meta"):  # no memory, no arithmetic
-        model = create_model(name)
+        model = create_model(name, clip="random")
     assert len(model.class_names) == config.num_classes
     assert (model.num_frames, model.branch_config.sparse_frames) == (
         branch.num_frames,
@@ -196,9 +197,9 @@ def test_zoo_lists_the_release_entries_and_the_tiny_one():
 
 def test_zoo_entries_have_release_sizes():
     with torch.device("meta"):
-        b16 = create_model("ssv2-b16-8+16f")
-        k400 = create_model("k400-b16-8+16f")
-        l14 = create_model("ssv2-l14-32+64f")
+        b16 = create_model("ssv2-b16-8+16f", clip="random")
+        k400 = create_model("k400-b16-8+16f", clip="random")
+        l14 = create_model("ssv2-l14-32+64f", clip="random")
     trainable = lambda m: sum(p.numel() for p in m.parameters() if p.requires_grad) / 1e6  # noqa: E731
     # Spec: B/16 branch 19.0 M with P=2, 26.1 M with P=4; L/14 32+64f about 32.8 M; whole B/16 168.6 M.
     assert round(trainable(b16), 1) == 19.0
@@ -223,7 +224,7 @@ def test_info_command(capsys):
 def test_baseline_casts_its_frozen_towers_only():
     config = {
         "kind": "frame_average",
-        "clip": {"arch": TINY_ARCH.__dict__},
+        "clip": {"arch": TINY_ARCH.__dict__, "pretrained": "random"},
         "branch": {"num_frames": 4, "alpha": 2},
         "num_classes": 3,
     }
@@ -250,3 +251,12 @@ def test_prompt_ensembles_average_normalised_text_features():
     torch.testing.assert_close(ensemble[1], torch.nn.functional.normalize(parts[1] + parts[2], dim=0))
     with pytest.raises(ValueError, match="prompts"):
         model.set_class_prompts(["a", "b"], [["a"], []])
+
+
+def test_random_towers_are_asked_for_explicitly():
+    data = model_config_data("test-tiny")
+    unset = {**data, "clip": {"arch": data["clip"]["arch"]}}
+    with pytest.raises(ConfigError, match=r"clip\.pretrained is not set.*MODEL:TAG.*'random'"):
+        create_model(unset)
+    assert create_model(unset, clip="random").class_names == ["class 0", "class 1", "class 2"]
+    assert model_config("ssv2-b16-8+16f").clip.pretrained == "ViT-B-16:openai"  # the zoo names real weights

@@ -46,7 +46,7 @@ def run_info(args: argparse.Namespace) -> int:
         data = args.model
     config = model_config(data, args.overrides)
     with torch.device("meta"):
-        model = create_model(config)
+        model = create_model(config, clip="random")  # counting needs no weights
     result = {"model": args.model, **count_parameters(model), **count_gflops(model)}
     result["params_trainable_m"] = round(result["params_trainable"] / 1e6, 2)
     result["params_total_m"] = round(result["params_total"] / 1e6, 2)

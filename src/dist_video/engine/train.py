@@ -29,7 +29,7 @@ from ..models.checkpoint import save_pretrained
 from ..models.clip import build_clip
 from ..models.dist import DiST
 from ..models.preprocessing import Preprocessing
-from ..models.zoo import create_model
+from ..models.zoo import NO_CLIP_WEIGHTS, RANDOM, create_model
 from .distributed import DistEnv, all_gather_objects, barrier, init_distributed, shutdown
 from .evaluate import evaluate_and_report
 from .experiment import ExperimentConfig, save_experiment
@@ -379,9 +379,11 @@ def _evaluate(run: Run) -> dict:
 
 
 def _frozen_clip_source(config: ExperimentConfig, out: Path, env: DistEnv) -> str:
-    """The CLIP weights the run uses. Without pre-trained weights, the random towers are
+    """The CLIP weights the run uses. Random towers (``clip.pretrained: random``) are
     written once into the run folder, so that resume, eval and predict use the same ones."""
-    if config.model.clip.pretrained:
+    if config.model.clip.pretrained is None:
+        raise ConfigError(NO_CLIP_WEIGHTS)
+    if config.model.clip.pretrained != RANDOM:
         return config.model.clip.pretrained
     path = out / "clip_random.safetensors"
     if env.is_main and not path.is_file():

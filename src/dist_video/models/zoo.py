@@ -19,13 +19,20 @@ from .frame_average import FrameAverageCLIP
 __all__ = ["ClipConfig", "ModelConfig", "list_models", "model_config_data", "model_config", "create_model"]
 
 ZOO_DIR = PACKAGED_CONFIG_DIR / "models"
+RANDOM = "random"  # clip.pretrained: randomly initialised towers, asked for explicitly
+NO_CLIP_WEIGHTS = (
+    "model.clip.pretrained is not set: give the frozen CLIP's weights (an OpenAI .pt file, an open_clip "
+    "MODEL:TAG such as ViT-B-16:openai, or a local state dict / .safetensors), or 'random' for randomly "
+    "initialised towers (tests and benchmarks only)"
+)
 
 
 @dataclass
 class ClipConfig:
     """Where the frozen CLIP comes from. ``pretrained``: an open_clip ``MODEL:TAG``
-    (network needed once) or a weights file (OpenAI ``.pt``, state dict, safetensors);
-    ``arch`` is used when no weights are given (random towers, for tests and demos)."""
+    (network needed once), a weights file (OpenAI ``.pt``, state dict, safetensors), or
+    ``random`` for randomly initialised towers of ``arch`` (tests, benchmarks). Left unset,
+    building the model is an error: random towers are never a silent default."""
 
     arch: CLIPArch = field(default_factory=CLIPArch)
     pretrained: str | None = None
@@ -89,20 +96,20 @@ def create_model(
     name_or_config: str | Path | Mapping[str, Any] | ModelConfig,
     class_names: Sequence[str] | None = None,
     clip: str | Path | Mapping[str, torch.Tensor] | None = None,
-    pretrained_clip: bool = False,
 ) -> DiST | FrameAverageCLIP:
     """Build a model (DiST, or the baseline a config's ``kind`` names) from the zoo (e.g.
     ``"ssv2-b16-8+16f"``), a YAML file or a config.
 
-    The CLIP towers come from ``clip`` (weights file, state dict or open_clip
-    ``MODEL:TAG``) if given, else from the config's ``pretrained`` weights if
-    ``pretrained_clip``, else they are randomly initialised with the config's
-    architecture. Without ``class_names``, the config's ``num_classes`` placeholders
-    ``"class 0"``, ``"class 1"``... are used.
+    The CLIP towers come from ``clip`` (weights file, state dict, open_clip ``MODEL:TAG``
+    or ``"random"``) if given, else from the config's ``clip.pretrained``; with neither,
+    :class:`ConfigError` says how to give weights. Without ``class_names``, the config's
+    ``num_classes`` placeholders ``"class 0"``, ``"class 1"``... are used.
     """
     config = name_or_config if isinstance(name_or_config, ModelConfig) else model_config(name_or_config)
-    source = clip if clip is not None else (config.clip.pretrained if pretrained_clip else None)
-    clip_model = create_clip(source if source is not None else config.clip.arch)
+    source = clip if clip is not None else config.clip.pretrained
+    if source is None:
+        raise ConfigError(NO_CLIP_WEIGHTS)
+    clip_model = create_clip(config.clip.arch if isinstance(source, str) and source == RANDOM else source)
     arch = infer_clip_arch(clip_model.state_dict())
     if class_names is None:
         if not config.num_classes:

@@ -223,7 +223,7 @@ def _worker(case: str, settings: BenchSettings, conn: Connection) -> None:
             torch.set_num_threads(settings.threads)
         device = torch.device(settings.device)
         torch.manual_seed(settings.seed)
-        model = create_model(settings.model).to(device)
+        model = create_model(settings.model, clip="random").to(device)
         video, labels = _inputs(model, settings, device)
         step, trainable = _build_case(case, model, video, labels, settings)
         sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
@@ -313,7 +313,7 @@ def count_case_gflops(settings: BenchSettings) -> dict[str, dict[str, float]]:
     """Per case: ``gflops_per_view`` (one forward) and ``gflops_step_per_view`` (what the
     timed step computes, backward included), multiply-adds, counted on the meta device."""
     with torch.device("meta"):
-        model = create_model(settings.model)
+        model = create_model(settings.model, clip="random")
         video = torch.zeros(settings.batch_size, 3, model.num_frames, model.image_size, model.image_size)
         labels = torch.zeros(settings.batch_size, dtype=torch.long)
     batch = settings.batch_size
