@@ -69,3 +69,15 @@ def test_lazy_package_attributes():
     assert "load_model" in dir(dist_video)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         dist_video.nope  # noqa: B018
+
+
+def test_models_lists_the_zoo_and_the_recipes_train_accepts(capsys):
+    from dist_video.engine.experiment import list_recipes, load_experiment
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    recipes = list_recipes()
+    assert "ssv2/vit-b16-8+16f" in recipes and "k400/vit-l14-32+64f" in recipes
+    assert all(name in out for name in recipes) and "ssv2-b16-8+16f" in out
+    for name in recipes:  # every listed recipe is a valid experiment config
+        assert load_experiment(name).model.clip.pretrained, name

@@ -21,7 +21,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     add_overrides(info, "branch.num_frames=32")
     info.set_defaults(func=run_info)
     models = sub.add_parser(
-        "models", help="list the model zoo", description="List the model zoo's entries with their published top-1."
+        "models",
+        help="list the model zoo and the training recipes",
+        description="List the model zoo's entries with their published top-1, then the packaged experiment "
+        "recipes that `dist-video train` accepts by name.",
     )
     models.set_defaults(func=run_models)
 
@@ -57,11 +60,16 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_models(args: argparse.Namespace) -> int:
+    from ..engine.experiment import list_recipes
     from ..models.zoo import list_models, model_config
 
+    print("models (dist_video.create_model(NAME), dist-video info NAME):")
     for name in list_models():
         config = model_config(name)
         top1 = config.published.get("top1")
         published = f"top-1 {top1:5.1f}" if top1 is not None else " " * 11
-        print(f"{name:24s} {published}  {config.description}")
+        print(f"  {name:24s} {published}  {config.description}")
+    print("training recipes (dist-video train RECIPE):")
+    for name in list_recipes():
+        print(f"  {name}")
     return 0

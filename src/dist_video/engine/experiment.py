@@ -10,13 +10,22 @@ from typing import Literal
 
 import yaml
 
-from ..config import ConfigError, apply_overrides, check_field, from_dict, load_yaml, packaged_config_path, to_dict
+from ..config import (
+    PACKAGED_CONFIG_DIR,
+    ConfigError,
+    apply_overrides,
+    check_field,
+    from_dict,
+    load_yaml,
+    packaged_config_path,
+    to_dict,
+)
 from ..data.config import DataConfig
 from ..io import atomic_path
 from ..models.zoo import ModelConfig, model_config_data
 from .optim import OptimConfig
 
-__all__ = ["TrainConfig", "ExperimentConfig", "load_experiment", "save_experiment"]
+__all__ = ["TrainConfig", "ExperimentConfig", "list_recipes", "load_experiment", "save_experiment"]
 
 
 @dataclass
@@ -83,6 +92,13 @@ def _resolve_model(data: dict, where: str) -> dict:
     elif model is None:
         raise ConfigError(f"{where}: model: required key is missing")
     return data
+
+
+def list_recipes() -> list[str]:
+    """Names of the packaged experiment recipes that ``dist-video train`` accepts
+    (``ssv2/vit-b16-8+16f``, ...)."""
+    root = PACKAGED_CONFIG_DIR / "experiments"
+    return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml") if not p.name.startswith("_"))
 
 
 def load_experiment(path: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
