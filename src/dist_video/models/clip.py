@@ -144,7 +144,8 @@ def create_clip(source: str | Path | Mapping[str, torch.Tensor] | CLIPArch | Non
 
 def sparse_frames(video: torch.Tensor, alpha: int) -> torch.Tensor:
     """Every ``alpha``-th frame of ``video (B, 3, T, H, W)`` as a batch of images for the
-    image tower, ``(B * T / alpha, 3, H, W)``, clip-major, in the tower's dtype."""
+    image tower, ``(B * T / alpha, 3, H, W)``, clip-major (a view where possible; the
+    caller casts to the tower's dtype)."""
     return video[:, :, ::alpha].transpose(1, 2).flatten(0, 1)
 
 
