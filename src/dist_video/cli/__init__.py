@@ -9,12 +9,12 @@ import os
 import sys
 
 from ..errors import UserError
-from . import bench, data, demo, models, predict, train
+from . import bench, data, demo, evaluate, models, predict, train
 
 __all__ = ["build_parser", "main"]
 
 # In the order ``dist-video --help`` lists them.
-COMMAND_GROUPS = (models, data, train, predict, demo, bench)
+COMMAND_GROUPS = (models, data, train, evaluate, predict, demo, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:
