@@ -13,6 +13,7 @@ from dist_video.data import (
     read_annotations,
     read_class_names,
 )
+from dist_video.errors import DataError
 
 from video_factory import (  # noqa: F401
     frame_index,
@@ -220,6 +221,36 @@ def test_list_format_and_ucf101_split_files(tmp_path):
     (tmp_path / "bad.txt").write_text("Archery/v_b.avi 7\n")
     with pytest.raises(ValueError, match="class number 7"):
         read_annotations(DataConfig(**{**cfg.__dict__, "annotations": {"train": str(tmp_path / "bad.txt")}}), "train")
+
+
+def copy_video(video, root, names):
+    """Copies of one video file at ``root / name`` for each name (any video extension)."""
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(video.read_bytes())
+
+
+def test_path_only_list_takes_the_class_from_the_folder_without_a_labels_file(tmp_path):
+    video = write_video(tmp_path / "source.mp4", 10, width=64, height=48)
+    copy_video(video, tmp_path / "videos", ["run/b.mp4", "jump/a.mp4", "run/c.mp4", "swim/d.mp4"])
+    (tmp_path / "train.txt").write_text("run/b.mp4\n\njump/a.mp4\n")
+    (tmp_path / "val.txt").write_text("run/c.mp4\n")
+    files = {"train": str(tmp_path / "train.txt"), "val": str(tmp_path / "val.txt")}
+    cfg = DataConfig(format="list", root=str(tmp_path / "videos"), annotations=files, **SMALL)
+    train, val = build_dataset(cfg, "train", train=True), build_dataset(cfg, "val", train=False)
+    assert train.class_names == ["jump", "run"] == val.class_names
+    assert [(r.path.rsplit("/", 2)[1], r.label) for r in train.records] == [("run", 1), ("jump", 0)]
+    assert [r.label for r in val.records] == [1]
+    assert train[(0, 3)]["video"].shape == (3, T, 32, 32)
+    # a folder that is not a training class, and a line with neither label nor folder, name the line
+    (tmp_path / "swim.txt").write_text("run/c.mp4\nswim/d.mp4\n")
+    with pytest.raises(DataError, match=re.escape(f"{tmp_path / 'swim.txt'}:2: unknown class 'swim'")):
+        read_annotations(
+            DataConfig(**{**cfg.__dict__, "annotations": {**files, "val": str(tmp_path / "swim.txt")}}), "val"
+        )
+    (tmp_path / "flat.txt").write_text("run/b.mp4\n\nb.mp4\n")
+    with pytest.raises(DataError, match=re.escape(f"{tmp_path / 'flat.txt'}:3: b.mp4 has no label and no folder")):
+        read_annotations(DataConfig(**{**cfg.__dict__, "annotations": {"train": str(tmp_path / "flat.txt")}}), "train")
 
 
 def test_read_class_names_formats(tmp_path):

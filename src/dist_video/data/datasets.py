@@ -268,14 +268,12 @@ def _read_kinetics(cfg: DataConfig, split: str) -> Annotations:
 
 def _read_list(cfg: DataConfig, split: str) -> Annotations:
     source = cfg.annotation(split)
-    if not source.is_file():
-        raise FileNotFoundError(f"annotation file {source} does not exist")
     rows = _list_rows(source)
     if cfg.labels is not None:
         class_names, numbering = read_class_names(cfg.labels)
     else:  # the classes are the sorted label names of the training list
         train_rows = rows if split == cfg.train_split else _list_rows(cfg.annotation(cfg.train_split))
-        names = {label for _, label in train_rows if label is not None}
+        names = {label for _, _, label in train_rows}
         if any(name.isdigit() for name in names):
             raise DataError(f"{source}: class indices need a class-names file (data.labels)")
         class_names = sorted(names)
@@ -283,9 +281,7 @@ def _read_list(cfg: DataConfig, split: str) -> Annotations:
     position = {name: i for i, name in enumerate(class_names)}
     root = Path(cfg.root)
     found, missing = [], []
-    for line, (path, label) in enumerate(rows, start=1):
-        if label is None:  # no label column: the folder is the class (UCF101's test lists)
-            label = Path(path).parent.name
+    for line, path, label in rows:
         if label.lstrip("-").isdigit() and label not in position:
             number = int(label)
             if number not in numbering:
@@ -300,19 +296,26 @@ def _read_list(cfg: DataConfig, split: str) -> Annotations:
     return Annotations(found, missing, class_names, str(source), str(root))
 
 
-def _list_rows(path: Path) -> list[tuple[str, str | None]]:
-    """``(path, label or None)`` per non-empty line of a list file or CSV."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".csv":
-        rows = [row for row in csv.reader(text.splitlines()) if row]
-        if rows and [c.strip().lower() for c in rows[0][:2]] == ["path", "label"]:
-            rows = rows[1:]
-        return [(row[0].strip(), row[1].strip() if len(row) > 1 and row[1].strip() else None) for row in rows]
+def _list_rows(source: Path) -> list[tuple[int, str, str]]:
+    """``(line number, path, label)`` per non-empty line of a list file or CSV; a line
+    without a label takes its video's folder name as the label (UCF101's test lists)."""
+    if not source.is_file():
+        raise FileNotFoundError(f"annotation file {source} does not exist")
+    lines = source.read_text(encoding="utf-8").splitlines()
+    is_csv = source.suffix.lower() == ".csv"
+    if is_csv:
+        cells = [[cell.strip() for cell in row] for row in csv.reader(lines)]
+    else:
+        cells = [line.split(None, 1) for line in lines]
     rows = []
-    for line in text.splitlines():
-        parts = line.split(None, 1)
-        if parts:
-            rows.append((parts[0], parts[1].strip() if len(parts) > 1 else None))
+    for number, row in enumerate(cells, start=1):
+        if not row or not row[0] or (is_csv and not rows and [cell.lower() for cell in row[:2]] == ["path", "label"]):
+            continue  # an empty line, or the CSV's header
+        path, label = row[0], row[1].strip() if len(row) > 1 else ""
+        label = label or Path(path).parent.name
+        if not label:
+            raise DataError(f"{source}:{number}: {path} has no label and no folder to take its class from")
+        rows.append((number, path, label))
     return rows
 
 
