@@ -1,7 +1,8 @@
-"""SSv2, Kinetics and list data sets read end to end, and the bad-data policy."""
+"""SSv2, Kinetics, list and folder-per-class data sets read end to end, and the bad-data policy."""
 
 import logging
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ from dist_video.data import (
     DataConfig,
     DecodeError,
     build_dataset,
+    build_loader,
     read_annotations,
     read_class_names,
 )
@@ -251,6 +253,75 @@ def test_path_only_list_takes_the_class_from_the_folder_without_a_labels_file(tm
     (tmp_path / "flat.txt").write_text("run/b.mp4\n\nb.mp4\n")
     with pytest.raises(DataError, match=re.escape(f"{tmp_path / 'flat.txt'}:3: b.mp4 has no label and no folder")):
         read_annotations(DataConfig(**{**cfg.__dict__, "annotations": {"train": str(tmp_path / "flat.txt")}}), "train")
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    """``root/{train,val}/<class>/<video>``: an empty class folder, a nested video, and hidden
+    and non-video files that are not videos of the data set."""
+    root = tmp_path_factory.mktemp("folders")
+    video = write_video(root / "source.mp4", 10, width=64, height=48)
+    copy_video(
+        video, root / "videos", ["train/run/b.mp4", "train/jump/a.avi", "train/jump/day2/c.mkv", "val/run/d.mp4"]
+    )
+    copy_video(video, root / "videos", ["train/run/.e.mp4", "train/.cache/run/f.mp4", "val/jump/.DS_Store"])
+    (root / "videos" / "train" / "swim").mkdir()
+    (root / "videos" / "train" / "run" / "notes.txt").write_text("not a video")
+    return root / "videos"
+
+
+def test_folder_per_class_end_to_end(folders):
+    cfg = DataConfig(format="folders", root=str(folders), **SMALL)
+    assert cfg.annotations == {"train": "train", "val": "val"}
+    train, val = build_dataset(cfg, "train", train=True), build_dataset(cfg, "val", train=False)
+    # classes: the sorted training folders, the empty one included; hidden and non-video files left out
+    assert train.class_names == ["jump", "run", "swim"] == val.class_names
+    assert [(str(Path(r.path).relative_to(folders)), r.label) for r in train.records] == [
+        ("train/jump/a.avi", 0),
+        ("train/jump/day2/c.mkv", 0),
+        ("train/run/b.mp4", 1),
+    ]
+    assert [(Path(r.path).name, r.label) for r in val.records] == [("d.mp4", 1)]
+    assert train[(2, 0)]["video"].shape == (3, T, 32, 32) and len(val) == 3
+    batch = next(iter(build_loader(train, batch_size=3, train=True, seed=0)))
+    assert sorted(batch["label"].tolist()) == [0, 0, 1]
+    # a labels file fixes the order; a folder it does not name is an error naming the folder
+    labels = folders.parent / "labels.txt"
+    labels.write_text("swim\nrun\njump\n")
+    fixed = read_annotations(DataConfig(format="folders", root=str(folders), labels=str(labels)), "train")
+    assert fixed.class_names == ["swim", "run", "jump"] and [r.label for r in fixed.records] == [2, 2, 1]
+    labels.write_text("run\njump\n")
+    with pytest.raises(DataError, match=re.escape(f"{folders / 'train'}: class folders ['swim'] are not classes of")):
+        read_annotations(DataConfig(format="folders", root=str(folders), labels=str(labels)), "train")
+    # root/<class>/<video>: the split's folder is the root itself
+    flat = read_annotations(
+        DataConfig(format="folders", root=str(folders / "val"), annotations={"train": "."}), "train"
+    )
+    assert flat.class_names == ["jump", "run"] and [r.label for r in flat.records] == [1]
+
+
+def test_folder_layout_mistakes_are_errors_naming_the_folder(tmp_path):
+    video = write_video(tmp_path / "source.mp4", 4, width=32, height=32)
+    root = tmp_path / "videos"
+    root.mkdir()
+
+    def error(**changes) -> str:
+        with pytest.raises(DataError) as raised:
+            read_annotations(DataConfig(**{"format": "folders", "root": str(root), **changes}), "train")
+        return str(raised.value)
+
+    assert error() == f"data.root {root} is empty"
+    assert error(root=str(tmp_path / "absent")) == f"data.root {tmp_path / 'absent'} is not a folder"
+    copy_video(video, root, ["val/run/a.mp4", "train/loose.mp4"])
+    assert error() == f"{root / 'train'} has no class folders (expected {root / 'train'}/<class>/<video>)"
+    (root / "train" / "run").mkdir()
+    assert error().startswith(f"{root / 'train'}: videos must be in class folders, e.g. {root / 'train' / 'loose.mp4'}")
+    (root / "train" / "loose.mp4").unlink()
+    assert error().startswith(f"{root / 'train'}: its class folders hold no videos")
+    assert error(annotations={"train": "training"}).startswith(f"{root / 'training'}: no such folder for split 'train'")
+    copy_video(video, root, ["train/run/b.mp4", "val/swim/c.mp4"])
+    with pytest.raises(DataError, match=re.escape("class folders ['swim'] are not classes of the training split's")):
+        read_annotations(DataConfig(format="folders", root=str(root)), "val")
 
 
 def test_read_class_names_formats(tmp_path):

@@ -23,12 +23,16 @@ class DataConfig:
             files), ``list`` (lines ``path label``, or a CSV), or ``synthetic``: a data set
             written by ``make-synthetic`` (``root`` its ``videos`` folder) whose training
             clips are rendered afresh for every item by the generator that wrote it, so that
-            no clip repeats; its other splits are read from the files, as ``ssv2``.
+            no clip repeats; its other splits are read from the files, as ``ssv2``; or
+            ``folders``: one folder per class, ``root/<split>/<class>/<video>``.
         root: the folder holding the videos.
-        annotations: split name -> annotation file, e.g. ``{train: ..., val: ...}``.
+        annotations: split name -> annotation file, e.g. ``{train: ..., val: ...}``; for
+            ``folders`` split name -> the split's folder of class folders, relative to ``root``
+            (default ``{train_split: train_split, eval_split: eval_split}``).
         labels: the class-names file: SSv2's labels JSON (required for ``ssv2``); for
             ``kinetics`` optional (default: the sorted labels of the train CSV); for
-            ``list`` one name per line (or ``index name`` lines, as UCF101's classInd.txt).
+            ``list`` and ``folders`` one name per line (or ``index name`` lines, as UCF101's
+            classInd.txt); without it, the sorted names of the training split.
         train_split / eval_split: the ``annotations`` keys used for training / evaluation.
         missing_report: where to write the list of annotated videos absent from ``root``
             (``{split}`` is replaced by the split name); unset: only logged.
@@ -54,7 +58,7 @@ class DataConfig:
         num_workers, pin_memory (unset: when CUDA is available), persistent_workers.
     """
 
-    format: Literal["ssv2", "kinetics", "list", "synthetic"] = "ssv2"
+    format: Literal["ssv2", "kinetics", "list", "synthetic", "folders"] = "ssv2"
     root: str = ""
     annotations: dict[str, str] = field(default_factory=dict)
     labels: str | None = None
@@ -133,6 +137,8 @@ class DataConfig:
         check_field(self, "std", len(self.std) == 3 and all(s > 0 for s in self.std), "must be 3 positive values")
         for split, path in self.annotations.items():
             check_field(self, "annotations", isinstance(path, (str, os.PathLike)), f"{split!r} must map to a file path")
+        if self.format == "folders" and not self.annotations:  # root/<split>/<class>/<video>
+            self.annotations = {split: split for split in (self.train_split, self.eval_split)}
 
     def annotation(self, split: str) -> Path:
         """The annotation file of ``split``; a clear error when the config has none."""

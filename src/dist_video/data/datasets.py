@@ -12,6 +12,9 @@ Formats (details in ``docs/data.md``):
   missing, in which case the video's folder name is the class) or a CSV with the same
   two columns; ``path`` relative to ``root``. UCF101's ``trainlist0N.txt`` /
   ``testlist0N.txt`` with ``classInd.txt`` as the labels file read as they are.
+* ``folders``: one folder per class, ``root/<split>/<class>/<video>`` (the split's folder
+  is ``annotations[split]`` under ``root``). Classes: the labels file, else the sorted
+  class folders of the training split.
 
 Videos listed but absent from disk are dropped from the data set and reported once.
 """
@@ -189,16 +192,22 @@ def _load_json(path: Path, text: str | None = None, object_pairs_hook=None):
         raise DataError(f"{path}: not valid JSON ({err})") from err
 
 
+def _video_files(folder: Path, recursive: bool) -> list[Path]:
+    """The video files (by extension) in ``folder``, and in its sub-folders when
+    ``recursive``, sorted; hidden files and folders (``.name``) are left out."""
+    paths = []
+    for parent, folders, names in os.walk(folder):
+        folders[:] = [name for name in folders if recursive and not name.startswith(".")]
+        paths += [Path(parent) / name for name in names if not name.startswith(".")]
+    return sorted(path for path in paths if path.suffix.lower() in VIDEO_EXTENSIONS)
+
+
 def _index_videos(root: Path, recursive: bool) -> dict[str, str]:
     """Video files under ``root`` by file name without extension (first in sorted order)."""
     if not root.is_dir():
         raise FileNotFoundError(f"video folder {root} does not exist")
-    if recursive:
-        paths = (Path(folder) / name for folder, _, names in os.walk(root) for name in names)
-    else:
-        paths = (Path(entry.path) for entry in os.scandir(root) if entry.is_file())
     index: dict[str, str] = {}
-    for path in sorted(p for p in paths if p.suffix.lower() in VIDEO_EXTENSIONS):
+    for path in _video_files(root, recursive):
         index.setdefault(path.stem, str(path))
     return index
 
@@ -338,7 +347,55 @@ def _read_synthetic(cfg: DataConfig, split: str) -> Annotations:
     return Annotations(records, [], class_names, f"{Path(cfg.root).parent / MANIFEST} (rendered)", str(cfg.root))
 
 
-_READERS = {"ssv2": _read_ssv2, "kinetics": _read_kinetics, "list": _read_list, "synthetic": _read_synthetic}
+def _read_folders(cfg: DataConfig, split: str) -> Annotations:
+    """``root/<split folder>/<class>/<video>``: every video (any depth) of each class folder.
+    Classes: the labels file, else the sorted class folders of the training split."""
+    folder = _split_folder(cfg, split)
+    present = _class_folders(folder)
+    if cfg.labels is not None:
+        class_names, _ = read_class_names(cfg.labels)
+    else:
+        class_names = present if split == cfg.train_split else _class_folders(_split_folder(cfg, cfg.train_split))
+    position = {name: i for i, name in enumerate(class_names)}
+    unknown = [name for name in present if name not in position]
+    if unknown:
+        known = cfg.labels or f"the training split's folder {_split_folder(cfg, cfg.train_split)}"
+        raise DataError(f"{folder}: class folders {unknown[:3]} are not classes of {known}")
+    loose = _video_files(folder, recursive=False)
+    if loose:
+        raise DataError(f"{folder}: videos must be in class folders, e.g. {loose[0]} (one folder per class)")
+    records = [VideoRecord(str(path), position[name]) for name in present for path in _video_files(folder / name, True)]
+    if not records:
+        raise DataError(f"{folder}: its class folders hold no videos ({', '.join(VIDEO_EXTENSIONS)})")
+    return Annotations(records, [], class_names, str(folder), str(folder))
+
+
+def _split_folder(cfg: DataConfig, split: str) -> Path:
+    """The folder of class folders of ``split``: ``data.annotations[split]`` under ``root``."""
+    root = Path(cfg.root)
+    if not root.is_dir() or not any(not entry.name.startswith(".") for entry in root.iterdir()):
+        raise DataError(f"data.root {root} is {'empty' if root.is_dir() else 'not a folder'}")
+    folder = root / cfg.annotation(split)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder for split {split!r} (set data.annotations.{split})")
+    return folder
+
+
+def _class_folders(folder: Path) -> list[str]:
+    """The sub-folders of ``folder``, by name, hidden ones left out; none is an error."""
+    names = sorted(entry.name for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith("."))
+    if not names:
+        raise DataError(f"{folder} has no class folders (expected {folder}/<class>/<video>)")
+    return names
+
+
+_READERS = {
+    "ssv2": _read_ssv2,
+    "kinetics": _read_kinetics,
+    "list": _read_list,
+    "synthetic": _read_synthetic,
+    "folders": _read_folders,
+}
 
 
 def read_annotations(cfg: DataConfig, split: str) -> Annotations:
