@@ -1,4 +1,5 @@
-"""``dist-video predict``: the top classes of video files."""
+"""``dist-video predict``: the top classes of video files, folders and glob patterns, and a
+long video's timeline picture."""
 
 from __future__ import annotations
 
@@ -8,47 +9,92 @@ import sys
 
 from .arguments import positive_int
 
+# engine.predict.DEFAULT_VIEWS (data.num_temporal_views' default), spelled out here so that
+# --help need not import torch; a test keeps the two equal.
+DEFAULT_VIEWS = 3
+
+
+def _positive_seconds(text: str) -> float:
+    """argparse type: a number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text}")
+    return value
+
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     predict = sub.add_parser(
         "predict",
-        help="top-k classes of video files",
-        description="Print the most likely classes of each video, averaging the softmax of its temporal views.",
+        help="top-k classes of videos; a long video's timeline picture",
+        description=(
+            "Print the most likely classes of each video, averaging the softmax of its temporal views. "
+            "An unreadable video is reported and the others are still predicted (exit status 1)."
+        ),
     )
-    predict.add_argument("videos", nargs="+", help="video files")
+    predict.add_argument(
+        "videos",
+        nargs="+",
+        help="video files, folders (their videos, recursively, by extension) or glob patterns ('clips/**/*.mp4')",
+    )
     predict.add_argument(
         "--checkpoint", required=True, help="model directory, training checkpoint (.pt) or release checkpoint (.pyth)"
     )
     predict.add_argument("--labels", help="class names: a file (one per line) or 'a,b,c' (open vocabulary)")
     predict.add_argument("--top-k", type=positive_int, default=5, help="how many classes to print (default 5)")
-    predict.add_argument("--views", type=positive_int, default=1, help="temporal views averaged per video")
+    predict.add_argument(
+        "--views",
+        type=positive_int,
+        default=DEFAULT_VIEWS,
+        help=f"temporal views averaged per video (default {DEFAULT_VIEWS}, eval's default data.num_temporal_views)",
+    )
     predict.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
     predict.add_argument("--json", action="store_true", help="one JSON object per video")
+    predict.add_argument(
+        "--timeline",
+        metavar="OUT.png",
+        help="also draw the top-k classes over time in sliding windows, under a strip of frames (one video)",
+    )
+    predict.add_argument(
+        "--window",
+        type=_positive_seconds,
+        help="timeline window in seconds (default: the model's clip span, frames x sampling interval)",
+    )
+    predict.add_argument(
+        "--stride", type=_positive_seconds, help="timeline step between windows in seconds (default: window / 4)"
+    )
     predict.set_defaults(func=run_predict)
 
 
 def run_predict(args: argparse.Namespace) -> int:
     """Exit status 1 when a video could not be read (the others are still predicted)."""
-    import torch
+    from ..engine.predict import VideoClassifier, find_videos, parse_labels
+    from ..engine.timeline import draw_timeline
+    from ..errors import ConfigError
 
-    from ..data.decode import DecodeError
-    from ..engine.predict import parse_labels, predict_video
-    from ..models.hub import load_model
-
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
-    model = load_model(args.checkpoint, parse_labels(args.labels), device)
+    videos = find_videos(args.videos)
+    if args.timeline and len(videos) != 1:
+        raise ConfigError(f"--timeline draws one video; {len(videos)} were given")
+    classifier = VideoClassifier(args.checkpoint, parse_labels(args.labels), args.device, args.views, args.top_k)
     failed = 0
-    for path in args.videos:
-        try:
-            top = predict_video(model, path, args.views, args.top_k)
-        except (DecodeError, IndexError) as err:
-            print(f"dist-video predict: error: {err}", file=sys.stderr)
+    for path in videos:
+        result = classifier.predict_file(path)
+        if result.error is not None:
+            print(f"dist-video predict: error: {result.error}", file=sys.stderr)
             failed += 1
             continue
+        record = result.to_dict()
+        if args.timeline:
+            draw_timeline(classifier.timeline(path, args.window, args.stride), args.timeline, args.top_k)
+            record["timeline"] = args.timeline
         if args.json:
-            print(json.dumps({"video": path, "top_k": [{"label": n, "prob": round(p, 6)} for n, p in top]}))
+            print(json.dumps(record))
         else:
-            print(path)
-            for name, prob in top:
+            print(result.video)
+            for name, prob in result.top_k:
                 print(f"  {prob:7.2%}  {name}")
+            if args.timeline:
+                print(f"  timeline: {args.timeline}")
     return 1 if failed else 0

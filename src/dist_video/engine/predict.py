@@ -1,20 +1,42 @@
-"""``dist-video predict``: the top classes of video files, their clips made as the model's
-saved preprocessing says (load models with :func:`dist_video.load_model`)."""
+"""Inference for people: the top classes of video files, folders and glob patterns, their
+clips made as the model's saved preprocessing says. :class:`VideoClassifier` is what
+``dist-video predict`` runs; :mod:`.timeline` scores a long video window by window."""
 
 from __future__ import annotations
 
+import glob
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from ..data.decode import open_video
+from ..data.config import DataConfig
+from ..data.datasets import VIDEO_EXTENSIONS
+from ..data.decode import DecodeError, open_video
 from ..data.sampling import FrameSampler
 from ..data.transforms import EvalTransform
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..models.classifier import CLIPVideoClassifier
+from ..models.hub import load_model
 from ..models.preprocessing import Preprocessing
+from .timeline import Timeline, video_timeline
 
-__all__ = ["parse_labels", "clip_pipeline", "predict_video"]
+__all__ = [
+    "DEFAULT_VIEWS",
+    "Prediction",
+    "VideoClassifier",
+    "clip_pipeline",
+    "find_videos",
+    "parse_labels",
+    "predict_video",
+]
+
+# Temporal views averaged per video when none are asked for: evaluation's default
+# (data.num_temporal_views), so that predict and eval score a video alike.
+DEFAULT_VIEWS = DataConfig.num_temporal_views
+
+_GLOB_CHARACTERS = frozenset("*?[")
 
 
 def parse_labels(labels: str | None) -> list[str] | None:
@@ -27,6 +49,35 @@ def parse_labels(labels: str | None) -> list[str] | None:
     if not names:
         raise ConfigError(f"--labels {labels!r} gives no class names")
     return names
+
+
+def find_videos(inputs: str | Path | Iterable[str | Path]) -> list[Path]:
+    """The video files that ``inputs`` name, in order, each once.
+
+    A folder gives the video files under it (by extension, recursively, sorted by path);
+    a glob pattern (``*``, ``?``, ``[``; ``**`` spans folders) gives its matches, sorted,
+    each taken as if typed (a matching folder is searched as a folder); any other path is
+    kept as given, so that a missing or unreadable file is reported when it is read. A
+    folder without videos or a pattern matching nothing raises :class:`DataError`.
+    """
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
+    found: dict[Path, None] = {}
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            videos = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
+            if not videos:
+                raise DataError(f"{path}: a folder holding no video files ({', '.join(VIDEO_EXTENSIONS)})")
+        elif not path.exists() and _GLOB_CHARACTERS & set(str(item)):
+            matches = sorted(glob.glob(str(item), recursive=True))
+            if not matches:
+                raise DataError(f"{item}: the pattern matches no file")
+            videos = find_videos(matches)
+        else:
+            videos = [path]
+        found.update(dict.fromkeys(videos))
+    return list(found)
 
 
 def clip_pipeline(preprocessing: Preprocessing) -> tuple[FrameSampler, EvalTransform]:
@@ -45,7 +96,11 @@ def clip_pipeline(preprocessing: Preprocessing) -> tuple[FrameSampler, EvalTrans
 
 @torch.no_grad()
 def predict_video(
-    model: CLIPVideoClassifier, path: str | Path, num_views: int = 1, top_k: int = 5, backend: str = "auto"
+    model: CLIPVideoClassifier,
+    path: str | Path,
+    num_views: int = DEFAULT_VIEWS,
+    top_k: int = 5,
+    backend: str = "auto",
 ) -> list[tuple[str, float]]:
     """Top-k ``(class name, probability)`` for one video file, its clips made as
     ``model.preprocessing`` says; probabilities are the mean of the views' softmax. Raises
@@ -61,3 +116,78 @@ def predict_video(
     top = probs.topk(min(top_k, probs.numel()))
     names = model.class_names
     return [(names[i], p) for i, p in zip(top.indices.tolist(), top.values.tolist())]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One video's result: its top-k ``(class name, probability)``, or, when the file could
+    not be read, ``error`` (the reason, naming the file) and no classes."""
+
+    video: str
+    top_k: list[tuple[str, float]] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        """The JSON form ``dist-video predict --json`` prints (probabilities to 6 places)."""
+        if self.error is not None:
+            return {"video": self.video, "error": self.error}
+        return {"video": self.video, "top_k": [{"label": n, "prob": round(p, 6)} for n, p in self.top_k]}
+
+
+class VideoClassifier:
+    """A trained model ready to classify video files, as ``dist-video predict`` does.
+
+    >>> classify = VideoClassifier("runs/demo/dist/model")  # doctest: +SKIP
+    >>> for result in classify(["clips/", "more/*.mp4"]):  # doctest: +SKIP
+    ...     print(result.video, result.top_k)
+
+    ``model`` is a loaded model or what :func:`~dist_video.load_model` reads (a model
+    folder, a training checkpoint, a release ``.pyth``); ``class_names`` replaces its
+    classes (open vocabulary; a given model's are replaced in place). ``device``: ``auto``
+    (CUDA when available), ``cpu`` or ``cuda[:N]``. ``views``: temporal views averaged per
+    video (default :data:`DEFAULT_VIEWS`, as evaluation); ``top_k``: classes per video.
+    """
+
+    def __init__(
+        self,
+        model: CLIPVideoClassifier | str | Path,
+        class_names: Sequence[str] | None = None,
+        device: str = "auto",
+        views: int = DEFAULT_VIEWS,
+        top_k: int = 5,
+        backend: str = "auto",
+    ):
+        if views < 1 or top_k < 1:
+            raise ConfigError(f"views and top_k must be >= 1, got views={views}, top_k={top_k}")
+        device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        if isinstance(model, (str, Path)):
+            model = load_model(model, class_names, device)
+        else:
+            if class_names:
+                model.set_class_names(class_names)
+            model = model.to(device).eval()
+        self.model, self.views, self.top_k, self.backend = model, views, top_k, backend
+
+    def __call__(self, inputs: str | Path | Iterable[str | Path]) -> list[Prediction]:
+        """Same as :meth:`predict`."""
+        return self.predict(inputs)
+
+    def predict(self, inputs: str | Path | Iterable[str | Path]) -> list[Prediction]:
+        """One :class:`Prediction` per video that ``inputs`` name (files, folders, glob
+        patterns: :func:`find_videos`); an unreadable video gets its ``error`` and the
+        others are still predicted."""
+        return [self.predict_file(path) for path in find_videos(inputs)]
+
+    def predict_file(self, path: str | Path) -> Prediction:
+        """The :class:`Prediction` of one video file."""
+        try:
+            return Prediction(str(path), predict_video(self.model, path, self.views, self.top_k, self.backend))
+        except (DecodeError, IndexError) as err:
+            return Prediction(str(path), error=str(err))
+
+    def timeline(self, path: str | Path, window: float | None = None, stride: float | None = None) -> Timeline:
+        """Class probabilities over time in a long video: windows of ``window`` seconds
+        every ``stride`` seconds (defaults: :func:`~.timeline.video_timeline`'s); draw it
+        with :func:`~.timeline.draw_timeline`."""
+        sampler, transform = clip_pipeline(self.model.preprocessing)
+        return video_timeline(self.model, path, sampler, transform, window, stride, backend=self.backend)
