@@ -10,7 +10,7 @@ from dist_video.config import ConfigError, from_dict
 from dist_video.constants import CLIP_MEAN
 from dist_video.data import DataConfig, load_data_config
 
-from video_factory import one_torch_thread, write_ssv2_dataset  # noqa: F401
+from video_factory import one_torch_thread, write_ssv2_dataset, write_video  # noqa: F401
 
 
 def test_defaults_follow_the_recipe():
@@ -141,3 +141,26 @@ def test_bench_data_prints_one_json_line(experiment, capsys):
     assert 0 < result["decode_share"] < 1
     assert (result["backend"], result["num_frames"], result["crop_size"]) == ("pyav", 8, 32)
     assert result["decode_failures"] >= 1  # 5.webm
+
+
+def test_check_data_reads_a_folder_per_class_data_set(tmp_path, capsys):
+    video = write_video(tmp_path / "source.mp4", 12, width=32, height=32)
+    root = tmp_path / "videos"
+    for name in ("train/up/a.mp4", "train/down/b.mp4", "val/up/c.mp4", "val/down/d.mp4"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(video.read_bytes())
+    (root / "val" / "down" / "d.mp4").write_bytes(b"garbage" * 100)
+    config = tmp_path / "exp.yaml"
+    config.write_text(yaml.safe_dump({"data": {"format": "folders", "root": str(root), "num_frames": 8}}))
+    assert load_data_config(config).annotations == {"train": "train", "val": "val"}
+    out = tmp_path / "bad.tsv"
+    assert main(["check-data", str(config), "--workers", "1", "--out", str(out)]) == 1
+    rows = [line.split("\t") for line in out.read_text().splitlines()[1:]]
+    assert [(path, reason.split(":")[0], splits) for path, reason, splits in rows] == [
+        (str(root / "val" / "down" / "d.mp4"), "unreadable", "val")
+    ]
+    assert "checked 4 videos of train, val: 3 usable, 0 missing, 1 unreadable" in capsys.readouterr().out
+    # an empty root is one line naming it, exit status 2
+    (tmp_path / "empty").mkdir()
+    assert main(["check-data", str(config), "--set", f"data.root={tmp_path / 'empty'}", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"dist-video check-data: error: data.root {tmp_path / 'empty'} is empty\n"
