@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+import dist_video
 from dist_video.cli import build_parser, main
 from dist_video.cli import predict as cli_predict
 from dist_video.data.config import DataConfig
@@ -56,6 +57,7 @@ def test_find_videos_expands_folders_and_globs(files):
 
 
 def test_classifier_reports_unreadable_videos_and_predicts_the_others(model, files):
+    assert dist_video.VideoClassifier is VideoClassifier
     classify = VideoClassifier(model, device="cpu", top_k=2)
     assert classify.views == DEFAULT_VIEWS == DataConfig().num_temporal_views  # as eval
     results = classify([files / "clips" / "b.mp4", files / "broken.mp4", files / "clips" / "a.webm"])

@@ -27,6 +27,7 @@ _LAZY = {
     "save_pretrained": "models.checkpoint",
     "load_pretrained": "models.checkpoint",
     "load_model": "models.hub",
+    "VideoClassifier": "engine.predict",
 }
 
 __all__ = ["UserError", "ConfigError", "CheckpointError", "DataError", *_LAZY]
