@@ -3,7 +3,6 @@ exactly once per item and summed per video; accuracy metrics and their reports."
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,8 +13,10 @@ from timm.utils import accuracy
 from tqdm import tqdm
 
 from ..errors import DataError
+from ..io import atomic_path
 from .distributed import DistEnv, all_gather_objects, init_distributed, shutdown
 from .loaders import check_num_frames, make_loader
+from .reports import plot_confusion, write_confusion, write_most_confused, write_per_class, write_predictions
 
 __all__ = [
     "EvalScores",
@@ -25,6 +26,7 @@ __all__ = [
     "classification_metrics",
     "summarize",
     "write_reports",
+    "REPORT_FILES",
     "evaluate_and_report",
     "run_evaluation",
 ]
@@ -94,22 +96,25 @@ def merge_view_scores(rows: Sequence[tuple[int, int, int, torch.Tensor]]) -> Eva
 
 
 def classification_metrics(scores: torch.Tensor, labels: torch.Tensor, num_classes: int) -> dict:
-    """Top-1, top-5 and mean class accuracy (in %), per-class accuracy and the confusion
-    matrix (rows: true class, columns: predicted)."""
+    """Top-1, top-5 and mean class accuracy (in %), per-class accuracy (recall) and
+    precision (fractions; NaN for a class without videos, or never predicted), the videos
+    per class and the confusion matrix (rows: true class, columns: predicted)."""
     if scores.shape[0] == 0:
         raise DataError("no videos were evaluated")
     top1, top5 = accuracy(scores, labels, topk=(1, 5))
     pred = scores.argmax(dim=1)
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.long)
     confusion.index_put_((labels, pred), torch.ones_like(labels), accumulate=True)
-    support = confusion.sum(dim=1)
+    support, predicted = confusion.sum(dim=1), confusion.sum(dim=0)
     per_class = torch.where(support > 0, confusion.diag() / support.clamp(min=1), torch.nan)
+    precision = torch.where(predicted > 0, confusion.diag() / predicted.clamp(min=1), torch.nan)
     return {
         "top1": top1.item(),
         "top5": top5.item(),
         "mean_class_accuracy": 100.0 * per_class[support > 0].mean().item(),
         "num_videos": int(scores.shape[0]),
         "per_class_accuracy": per_class.tolist(),
+        "per_class_precision": precision.tolist(),
         "support": support.tolist(),
         "confusion": confusion,
     }
@@ -126,78 +131,58 @@ def summarize(result: EvalScores, metrics: dict, video_paths: Sequence[str] | No
     return summary
 
 
+REPORT_FILES = (
+    "metrics.json",
+    "per_class_accuracy.csv",
+    "confusion.csv",
+    "most_confused.csv",
+    "confusion_matrix.png",
+    "predictions.jsonl",
+    "scores.pt",
+)
+
+
 def write_reports(
+    summary: dict,
     result: EvalScores,
     metrics: dict,
     class_names: Sequence[str],
     out_dir: str | Path,
     video_paths: Sequence[str] | None = None,
 ) -> dict[str, Path]:
-    """Write ``metrics.json``, ``per_class_accuracy.csv``, ``predictions.jsonl``,
-    ``confusion_matrix.png`` and ``scores.pt`` (summed scores, labels and video indices,
-    for further analysis) into ``out_dir``; returns their paths."""
+    """Write the reports into ``out_dir``: ``metrics.json`` (``summary``, full precision),
+    per-class recall and precision, the confusion matrix (CSV and picture), the most
+    confused pairs, the predictions, and ``scores.pt`` (summed scores, labels and video
+    indices, for further analysis; see :mod:`.reports`). Returns their paths."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        name: out / name
-        for name in ("metrics.json", "per_class_accuracy.csv", "predictions.jsonl", "confusion_matrix.png", "scores.pt")
-    }
-    torch.save({"scores": result.scores, "labels": result.labels, "indices": result.indices}, paths["scores.pt"])
-    paths["metrics.json"].write_text(json.dumps(summarize(result, metrics, video_paths), indent=2) + "\n")
-    with paths["per_class_accuracy.csv"].open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["class_id", "class_name", "videos", "accuracy"])
-        for i, name in enumerate(class_names):
-            acc = metrics["per_class_accuracy"][i]
-            writer.writerow([i, name, metrics["support"][i], "" if acc != acc else f"{100 * acc:.2f}"])
-    probs = result.scores / result.scores.sum(dim=1, keepdim=True)
-    top = probs.topk(min(5, probs.shape[1]), dim=1)
-    with paths["predictions.jsonl"].open("w") as f:
-        for row, index in enumerate(result.indices.tolist()):
-            record = {
-                "index": index,
-                "label": int(result.labels[row]),
-                "top5": [class_names[j] for j in top.indices[row].tolist()],
-                "top5_ids": top.indices[row].tolist(),
-                "probs": [round(p, 5) for p in top.values[row].tolist()],
-            }
-            if video_paths is not None:
-                record["video"] = str(video_paths[index])
-            f.write(json.dumps(record) + "\n")
-    plot_confusion(metrics["confusion"], class_names, paths["confusion_matrix.png"])
+    paths = {name: out / name for name in REPORT_FILES}
+    with atomic_path(paths["scores.pt"]) as tmp:
+        torch.save({"scores": result.scores, "labels": result.labels, "indices": result.indices}, tmp)
+    with atomic_path(paths["metrics.json"]) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    write_per_class(paths["per_class_accuracy.csv"], metrics, class_names)
+    write_confusion(paths["confusion.csv"], metrics["confusion"], class_names)
+    write_most_confused(paths["most_confused.csv"], metrics["confusion"], class_names)
+    write_predictions(
+        paths["predictions.jsonl"], result.scores, result.labels, result.indices, class_names, video_paths
+    )
+    title = (
+        f"top-1 {summary['top1']:.2f} %, top-5 {summary['top5']:.2f} %, mean class accuracy "
+        f"{summary['mean_class_accuracy']:.2f} %\n{summary['num_videos']} videos, {len(class_names)} classes"
+    )
+    plot_confusion(metrics["confusion"], class_names, paths["confusion_matrix.png"], title)
     return paths
-
-
-def plot_confusion(confusion: torch.Tensor, class_names: Sequence[str], path: str | Path) -> None:
-    """A row-normalised confusion matrix as a PNG (class names shown up to 40 classes)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = confusion.float() / confusion.sum(dim=1, keepdim=True).clamp(min=1)
-    n = len(class_names)
-    size = min(16, 3 + 0.35 * n)
-    fig, ax = plt.subplots(figsize=(size, size))
-    image = ax.imshow(rows.numpy(), cmap="Blues", vmin=0, vmax=1)
-    if n <= 40:
-        ax.set_xticks(range(n), class_names, rotation=90, fontsize=7)
-        ax.set_yticks(range(n), class_names, fontsize=7)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    fig.colorbar(image, fraction=0.046)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 @dataclass
 class EvalReport:
-    """An evaluation's summary (:func:`summarize`), its full metrics and per-video scores."""
+    """An evaluation's summary (:func:`summarize`), its full metrics, per-video scores and
+    the class names."""
 
     summary: dict
     metrics: dict
     scores: EvalScores
+    class_names: list[str] = field(default_factory=list)
 
 
 def evaluate_and_report(
@@ -211,24 +196,38 @@ def evaluate_and_report(
         return None
     metrics = classification_metrics(result.scores, result.labels, len(dataset.class_names))
     video_paths = getattr(dataset, "video_paths", None)
-    write_reports(result, metrics, dataset.class_names, out_dir, video_paths)
-    return EvalReport(summarize(result, metrics, video_paths), metrics, result)
+    summary = summarize(result, metrics, video_paths)
+    write_reports(summary, result, metrics, dataset.class_names, out_dir, video_paths)
+    return EvalReport(summary, metrics, result, list(dataset.class_names))
 
 
-def run_evaluation(config, checkpoint: str | Path, out_dir: str | Path | None = None) -> dict:
+def run_evaluation(
+    config, checkpoint: str | Path, out_dir: str | Path | None = None, split: str | None = None
+) -> EvalReport | None:
     """``dist-video eval``: evaluate ``checkpoint`` (a model directory, a training
-    checkpoint or a release ``.pyth``) on the config's validation split with its views
-    and crops; rank 0 writes the reports and returns the summary."""
+    checkpoint or a release ``.pyth``) on ``split`` (a key of ``data.annotations``;
+    default ``data.eval_split``) with the config's views and crops. Rank 0 writes the
+    reports (default folder ``OUTPUT_DIR/eval_<checkpoint>_<split>``) and returns them,
+    the summary naming the split and the folder; the other ranks return ``None``."""
     from ..data import build_dataset
     from ..models.hub import load_model
 
+    split = split or config.data.eval_split
+    annotations = config.data.annotation(split)  # a ConfigError naming the key when the split has none
     env = init_distributed(config.train.device)
     try:
-        dataset = build_dataset(config.data, config.data.eval_split, train=False)
+        dataset = build_dataset(config.data, split, train=False)
+        if any(record.label < 0 for record in dataset.records):
+            raise DataError(
+                f"split {split!r} ({annotations}) is unlabelled: eval needs labels "
+                "(`dist-video predict FOLDER` gives the classes of unlabelled videos)"
+            )
         model = load_model(checkpoint, dataset.class_names, env.device)
         check_num_frames(model, config)
-        out = Path(out_dir or Path(config.output_dir) / f"eval_{Path(checkpoint).stem}")
+        out = Path(out_dir or Path(config.output_dir) / f"eval_{Path(checkpoint).stem}_{split}")
         report = evaluate_and_report(model, make_loader(config, dataset, train=False, env=env), dataset, env, out)
-        return {} if report is None else {**report.summary, "reports": str(out)}
+        if report is not None:
+            report.summary |= {"split": split, "reports": str(out)}
+        return report
     finally:
         shutdown(env)
