@@ -280,9 +280,9 @@ def test_eval_and_predict_commands(tmp_path, dataset_dir, capsys):
     path = write_config(tmp_path / "c.yaml", dataset_dir, tmp_path / "run", optim={"epochs": 1})
     assert main(["train", str(path)]) == 0
     capsys.readouterr()
-    assert main(["eval", str(path), "--checkpoint", str(tmp_path / "run" / "best.pt")]) == 0
+    assert main(["eval", str(path), "--checkpoint", str(tmp_path / "run" / "best.pt"), "--json"]) == 0
     from_checkpoint = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert main(["eval", str(path), "--checkpoint", str(tmp_path / "run" / "model")]) == 0
+    assert main(["eval", str(path), "--checkpoint", str(tmp_path / "run" / "model"), "--json"]) == 0
     from_model_dir = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     trained = json.loads((tmp_path / "run" / "eval" / "metrics.json").read_text())
     for result in (from_checkpoint, from_model_dir):
