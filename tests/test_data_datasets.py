@@ -319,6 +319,7 @@ def test_folder_layout_mistakes_are_errors_naming_the_folder(tmp_path):
     (root / "train" / "loose.mp4").unlink()
     assert error().startswith(f"{root / 'train'}: its class folders hold no videos")
     assert error(annotations={"train": "training"}).startswith(f"{root / 'training'}: no such folder for split 'train'")
+    assert error(annotations={"val": "val"}).startswith(f"{root / 'train'}: its class folders hold no videos")
     copy_video(video, root, ["train/run/b.mp4", "val/swim/c.mp4"])
     with pytest.raises(DataError, match=re.escape("class folders ['swim'] are not classes of the training split's")):
         read_annotations(DataConfig(format="folders", root=str(root)), "val")

@@ -28,7 +28,8 @@ class DataConfig:
         root: the folder holding the videos.
         annotations: split name -> annotation file, e.g. ``{train: ..., val: ...}``; for
             ``folders`` split name -> the split's folder of class folders, relative to ``root``
-            (default ``{train_split: train_split, eval_split: eval_split}``).
+            (a split without an entry: ``root/<split>``; when empty, it lists ``train_split``
+            and ``eval_split``).
         labels: the class-names file: SSv2's labels JSON (required for ``ssv2``); for
             ``kinetics`` optional (default: the sorted labels of the train CSV); for
             ``list`` and ``folders`` one name per line (or ``index name`` lines, as UCF101's

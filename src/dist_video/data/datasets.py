@@ -371,11 +371,12 @@ def _read_folders(cfg: DataConfig, split: str) -> Annotations:
 
 
 def _split_folder(cfg: DataConfig, split: str) -> Path:
-    """The folder of class folders of ``split``: ``data.annotations[split]`` under ``root``."""
+    """The folder of class folders of ``split``: ``data.annotations[split]`` under ``root``,
+    by default ``root/<split>``."""
     root = Path(cfg.root)
     if not root.is_dir() or not any(not entry.name.startswith(".") for entry in root.iterdir()):
         raise DataError(f"data.root {root} is {'empty' if root.is_dir() else 'not a folder'}")
-    folder = root / cfg.annotation(split)
+    folder = root / cfg.annotations.get(split, split)
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder for split {split!r} (set data.annotations.{split})")
     return folder
