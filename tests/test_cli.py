@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 
@@ -81,3 +82,15 @@ def test_models_lists_the_zoo_and_the_recipes_train_accepts(capsys):
     assert all(name in out for name in recipes) and "ssv2-b16-8+16f" in out
     for name in recipes:  # every listed recipe is a valid experiment config
         assert load_experiment(name).model.clip.pretrained, name
+
+
+def test_info_prints_a_table_or_json(capsys):
+    assert main(["info", "test-tiny", "--set", "branch.num_frames=8"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("test-tiny: tiny random model")
+    assert table[1].split() == ["frames", "8", "dense,", "4", "sparse", "(through", "CLIP)"]
+    assert main(["info", "test-tiny", "--set", "branch.num_frames=8", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["num_frames"], info["sparse_frames"], info["num_classes"]) == (8, 4, 3)
+    assert f"  parameters, trainable  {info['params_trainable'] / 1e6:.2f} M" in table
+    assert f"  GFLOPs per view        {info['gflops_per_view']:.2f}" in table

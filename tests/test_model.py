@@ -211,7 +211,7 @@ def test_zoo_entries_have_release_sizes():
 
 
 def test_info_command(capsys):
-    assert main(["info", "ssv2-b16-8+16f"]) == 0
+    assert main(["info", "ssv2-b16-8+16f", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     # The branch's 19,001,184 parameters, less the last layer's unused Linear(384 -> 96).
     assert info["params_trainable"] == 19_001_184 - (384 * 96 + 96)

@@ -13,11 +13,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     info = sub.add_parser(
         "info",
         help="parameters and GFLOPs of a model",
-        description="Print one JSON object: parameters (total, trainable) and GFLOPs per view "
+        description="Print the frames, classes, parameters (total, trainable) and GFLOPs per view "
         "(multiply-adds, as papers count them) of a zoo model, a model/experiment YAML or a "
         "saved model directory. Counted on the meta device: nothing is allocated or downloaded.",
     )
     info.add_argument("model", help="zoo name (see `dist-video models`), YAML file or model directory")
+    info.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     add_overrides(info, "branch.num_frames=32")
     info.set_defaults(func=run_info)
     models = sub.add_parser(
@@ -53,10 +54,37 @@ def run_info(args: argparse.Namespace) -> int:
     result = {"model": args.model, **count_parameters(model), **count_gflops(model)}
     result["params_trainable_m"] = round(result["params_trainable"] / 1e6, 2)
     result["params_total_m"] = round(result["params_total"] / 1e6, 2)
+    result |= {"num_frames": model.num_frames, "sparse_frames": model.branch_config.sparse_frames}
+    result["num_classes"] = len(model.class_names)
     if config.published:
         result["published"] = config.published
-    print(json.dumps(result))
+    print(json.dumps(result) if args.json else _info_table(result, config.description))
     return 0
+
+
+# How the zoo's published numbers read in info's table.
+_PUBLISHED = {"top1": "top-1 {} %", "top5": "top-5 {} %", "gflops_per_view": "{} GFLOPs per view"}
+
+
+def _info_table(info: dict, description: str) -> str:
+    """``dist-video info``'s result as people read it (two decimals)."""
+    lines = [f"{info['model']}: {description}" if description else info["model"]]
+    rows = [
+        ("frames", f"{info['num_frames']} dense, {info['sparse_frames']} sparse (through CLIP)"),
+        ("classes", str(info["num_classes"])),
+        ("parameters, total", f"{info['params_total'] / 1e6:.2f} M"),
+        ("parameters, trainable", f"{info['params_trainable'] / 1e6:.2f} M"),
+        ("GFLOPs per view", f"{info['gflops_per_view']:.2f}"),
+        ("  frozen ViT", f"{info['gflops_frozen']:.2f}"),
+        ("  DiST branch", f"{info['gflops_branch']:.2f}"),
+    ]
+    published = info.get("published", {})
+    if published:
+        rows.append(
+            ("published", ", ".join(_PUBLISHED.get(key, key + " {}").format(v) for key, v in published.items()))
+        )
+    lines += [f"  {name:22s} {value}" for name, value in rows]
+    return "\n".join(lines)
 
 
 def run_models(args: argparse.Namespace) -> int:
