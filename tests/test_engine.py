@@ -21,48 +21,13 @@ from dist_video.engine import train as train_module
 from dist_video.engine.evaluate import classification_metrics, merge_view_scores
 from dist_video.engine.experiment import load_experiment
 from dist_video.engine.train import TrainingDiverged, train
-from dist_video.synthetic import SYNTHETIC_CLASSES, SyntheticConfig, make_synthetic_dataset
 
-from tiny import TINY_CLIP
+from run_factory import make_dataset, write_config
 
 
 @pytest.fixture(scope="module")
 def dataset_dir(tmp_path_factory) -> Path:
-    config = SyntheticConfig(
-        classes=SYNTHETIC_CLASSES[:4], train_per_class=6, val_per_class=2, num_frames=8, height=32, width=32
-    )
-    return make_synthetic_dataset(tmp_path_factory.mktemp("ssv2"), config, seed=0, progress=False)
-
-
-def write_config(path: Path, data_dir: Path, out: Path, **sections) -> Path:
-    config = {
-        "model": {
-            "clip": {"arch": TINY_CLIP, "pretrained": "random"},
-            "branch": {"num_frames": 4, "alpha": 2, "temporal_dim": 16, "integration_dim": 64, "pooling_layers": 1},
-        },
-        "data": {
-            "format": "ssv2",
-            "root": str(data_dir / "videos"),
-            "annotations": {
-                "train": str(data_dir / "something-something-v2-train.json"),
-                "val": str(data_dir / "something-something-v2-validation.json"),
-            },
-            "labels": str(data_dir / "something-something-v2-labels.json"),
-            "num_frames": 4,
-            "train_crop_size": 32,
-            "test_scale": 32,
-            "test_crop_size": 32,
-            "num_temporal_views": 2,
-            "num_workers": 0,
-        },
-        "optim": {"lr": 1e-3, "reference_batch": 4, "epochs": 2, "warmup_epochs": 0.5},
-        "train": {"batch_size": 4, "threads": 1, "log_every": 1},
-        "output_dir": str(out),
-    }
-    for section, values in sections.items():
-        config[section] = {**config.get(section, {}), **values} if isinstance(values, dict) else values
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return make_dataset(tmp_path_factory.mktemp("ssv2"))
 
 
 def trained_weights(out: Path) -> dict[str, torch.Tensor]:
@@ -364,7 +329,7 @@ def test_resume_with_other_settings_is_refused_and_keeps_the_record(tmp_path, da
     # a size change accepted by the flag still cannot load: one clear line
     record = (tmp_path / "run" / "config.yaml").read_text()
     assert main(["train", str(path), *longer, *wider, "--allow-config-change"]) == 2
-    assert "does not fit this model" in capsys.readouterr().err
+    assert "does not fit the model" in capsys.readouterr().err
     assert (tmp_path / "run" / "config.yaml").read_text() == record
 
 
@@ -393,9 +358,10 @@ def test_user_mistakes_end_in_one_line_and_bugs_in_a_traceback(tmp_path, dataset
     assert report["num_videos"] == 23
     rows = [json.loads(line) for line in (tmp_path / "skip" / "predictions.jsonl").read_text().splitlines()]
     assert all(Path(row["video"]).parent == broken_root for row in rows)  # each prediction names its video
-    # a predict folder instead of a file
-    assert main(["predict", str(broken_root), "--checkpoint", str(tmp_path / "run" / "model")]) in (1, 2)
-    assert f"{broken_root}: a folder, not a video file" in capsys.readouterr().err
+    # predict on a folder: its videos, the broken one reported in one line
+    assert main(["predict", str(broken_root), "--checkpoint", str(tmp_path / "run" / "model"), "--views", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and victim.name in err
     # a device this machine does not have
     if not torch.cuda.is_available():
         assert main(["predict", str(victim), "--checkpoint", str(tmp_path / "run" / "model"), "--device", "cuda"]) == 2

@@ -14,7 +14,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "train",
         help="fine-tune the DiST branch (resumes automatically)",
         description="Train the DiST branch of an experiment config. Re-running the same "
-        "command resumes from OUTPUT_DIR/last.pt. Under torchrun, trains on every process.",
+        "command resumes from OUTPUT_DIR/last.pt (see --resume). Under torchrun, trains on every process. "
+        "To start from other weights without their optimiser, set train.init_from.",
     )
     train.add_argument("config", help="experiment YAML or packaged recipe (see src/dist_video/configs/experiments)")
     add_overrides(train, "optim.lr=1e-4")
@@ -24,6 +25,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help="resume OUTPUT_DIR/last.pt although the settings differ from the ones it was written "
         "with (refused otherwise, naming the keys)",
     )
+    train.add_argument(
+        "--resume",
+        default="auto",
+        metavar="auto|never|PATH",
+        help="auto (default): resume OUTPUT_DIR/last.pt when it exists; never: start afresh, refusing an "
+        "OUTPUT_DIR that holds a run; PATH: resume that checkpoint (e.g. a copy of another run's last.pt) "
+        "into an OUTPUT_DIR without a run",
+    )
     train.set_defaults(func=run_train)
 
 
@@ -32,7 +41,7 @@ def run_train(args: argparse.Namespace) -> int:
     from ..engine.train import train
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    metrics = train(load_experiment(args.config, args.overrides), args.allow_config_change)
+    metrics = train(load_experiment(args.config, args.overrides), args.allow_config_change, args.resume)
     if metrics:
         print(json.dumps(metrics))
     return 0

@@ -45,6 +45,12 @@ class TrainConfig:
     log_every: int = 10
     max_steps_per_epoch: int | None = None  # cut epochs short (smoke tests, demos)
     threads: int | None = None  # torch CPU threads
+    init_from: str | None = None  # start the branch from these weights (model folder, .pt, .pyth); no optimiser state
+    ema_decay: float | None = None  # validate and export an EMA of the branch (timm's ModelEmaV3), e.g. 0.9998
+    keep_best: int = 1  # also keep the N best validations as best_epochNNN.pt (best.pt is always the best)
+    grad_checkpointing: bool = False  # recompute the branch's layers in backward: less memory, slower
+    compile: bool = False  # torch.compile the branch
+    wandb_project: str | None = None  # also log to Weights & Biases (needs the wandb package)
 
     def __post_init__(self) -> None:
         check_field(self, "batch_size", self.batch_size >= 1, "must be >= 1")
@@ -72,6 +78,13 @@ class TrainConfig:
             "must be >= 1 (or null)",
         )
         check_field(self, "threads", self.threads is None or self.threads >= 1, "must be >= 1 (or null)")
+        check_field(
+            self, "ema_decay", self.ema_decay is None or 0 < self.ema_decay < 1, "must be between 0 and 1 (or null)"
+        )
+        check_field(self, "keep_best", self.keep_best >= 1, "must be >= 1")
+        check_field(self, "init_from", self.init_from is None or bool(self.init_from.strip()), "must be a path or null")
+        wandb_ok = self.wandb_project is None or bool(self.wandb_project.strip())
+        check_field(self, "wandb_project", wandb_ok, "must be a name or null")
 
 
 @dataclass

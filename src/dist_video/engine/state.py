@@ -5,7 +5,7 @@ RNG states that make a resumed run bit-identical to an uninterrupted one."""
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +26,21 @@ __all__ = [
 
 @dataclass
 class RunState:
-    """The position of a run: the epoch and optimiser step it resumes at, and the best
-    validation top-1 so far."""
+    """The position of a run: the epoch and optimiser step it resumes at, the best
+    validation top-1 so far, and the ``[top1, epoch]`` of the validations kept as
+    ``best_epochNNN.pt`` (``train.keep_best``), best first."""
 
     epoch: int = 0
     step_in_epoch: int = 0
     best_top1: float = -1.0
+    kept_best: list[list] = field(default_factory=list)
 
 
 # A training checkpoint: the trainable weights, optimiser, schedule, scaler, the mixing
 # and global RNG states (one per process), the RunState fields, the class names and the
-# resolved experiment config.
+# resolved experiment config. With ``train.ema_decay``, ``trainable`` holds the EMA weights
+# (the ones validated and exported) and the optional ``online`` the optimiser's; the optional
+# ``kept_best`` is RunState.kept_best.
 CHECKPOINT_KEYS = (
     "trainable",
     "optimizer",

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 from timm.loss import SoftTargetCrossEntropy
+from timm.utils import ModelEmaV3
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
@@ -25,7 +26,7 @@ from ..constants import DTYPES
 from ..data import MixupCutmix, build_dataset
 from ..errors import ConfigError, DataError
 from ..io import CheckpointError, atomic_path, remove_stale_temporaries
-from ..models.checkpoint import save_pretrained
+from ..models.checkpoint import load_checked, save_pretrained
 from ..models.clip import build_clip
 from ..models.dist import DiST
 from ..models.preprocessing import Preprocessing
@@ -38,7 +39,17 @@ from .optim import WarmupCosine, build_optimizer
 from .precision import Precision, resolve_precision
 from .state import RunState, capture_rng, load_checkpoint, restore_rng, save_checkpoint
 
-__all__ = ["TrainingDiverged", "Run", "setup", "train_one_epoch", "train", "build_model_for_run", "RUNTIME_KEYS"]
+__all__ = [
+    "TrainingDiverged",
+    "Run",
+    "setup",
+    "train_one_epoch",
+    "train",
+    "build_model_for_run",
+    "run_summary",
+    "RUNTIME_KEYS",
+    "RESUME_CHOICES",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +58,7 @@ soft_target_cross_entropy = SoftTargetCrossEntropy()
 
 # Settings that change how a run executes, not what it computes: free to change on resume.
 RUNTIME_KEYS = (
+    "output_dir",
     "train.threads",
     "train.device",
     "train.log_every",
@@ -56,7 +68,29 @@ RUNTIME_KEYS = (
     "data.pin_memory",
     "data.persistent_workers",
     "data.decoder",
+    "train.keep_best",
+    "train.grad_checkpointing",
+    "train.compile",
+    "train.wandb_project",
 )
+
+# The run folder's random CLIP towers (``clip.pretrained: random``), seeded by train.seed.
+RANDOM_TOWERS_FILE = "clip_random.safetensors"
+CLIP_KEY = "model.clip.pretrained"
+
+# ``train(resume=...)``: "auto" resumes output_dir/last.pt when it exists, "never" refuses an
+# output folder that holds a run; any other value is the checkpoint to resume from.
+RESUME_CHOICES = ("auto", "never")
+
+# TensorBoard / W&B tags of the metrics that metrics.jsonl holds under their plain names.
+METRIC_TAGS = {
+    "loss": "train/loss",
+    "clips_per_s": "train/clips_per_s",
+    "decode_failures": "train/decode_failures",
+    "lr": "lr/base",
+    "val_top1": "val/top1",
+    "val_top5": "val/top5",
+}
 
 
 class TrainingDiverged(RuntimeError):
@@ -81,6 +115,8 @@ class Run:
     scheduler: WarmupCosine
     scaler: torch.amp.GradScaler
     mixer: MixupCutmix
+    ema: ModelEmaV3 | None  # the exponential moving average of the branch (train.ema_decay)
+    resumed_from: Path | None  # the checkpoint the run resumed from
     micro_per_epoch: int  # loader batches per epoch (optimiser steps x gradient accumulation)
     steps_per_epoch: int
     state: RunState
@@ -104,10 +140,11 @@ def build_model_for_run(config: ExperimentConfig, class_names, clip_source: str,
     return model
 
 
-def setup(config: ExperimentConfig, env: DistEnv, allow_config_change: bool = False) -> Run:
-    """Build the run of ``config``: data, model, optimiser, schedule; restored from
-    ``output_dir/last.pt`` when it exists (refused if written with other settings, but for
-    :data:`RUNTIME_KEYS`, unless ``allow_config_change``). Writes ``config.yaml`` once the
+def setup(config: ExperimentConfig, env: DistEnv, allow_config_change: bool = False, resume: str = "auto") -> Run:
+    """Build the run of ``config``: data, model, optimiser, schedule; restored from the
+    checkpoint ``resume`` names (:data:`RESUME_CHOICES`; refused if written with other
+    settings, but for :data:`RUNTIME_KEYS`, unless ``allow_config_change``), else started
+    from ``train.init_from`` or the model's initialisation. Writes ``config.yaml`` once the
     run is known to be valid."""
     tc, oc, dc = config.train, config.optim, config.data
     if tc.threads:
@@ -126,19 +163,22 @@ def setup(config: ExperimentConfig, env: DistEnv, allow_config_change: bool = Fa
     val_set = build_dataset(dc, dc.eval_split, train=False)
     if list(val_set.class_names) != list(train_set.class_names):
         raise DataError("the training and validation splits have different class lists")
+    resume_path = _resume_path(resume, out / "last.pt")
+    checkpoint = load_checkpoint(resume_path) if resume_path else None
+    if checkpoint is not None:
+        _check_resumable(checkpoint["config"], to_dict(config), resume_path, allow_config_change)
     clip_source = _frozen_clip_source(config, out, env)
     config = replace(config, model=replace(config.model, clip=replace(config.model.clip, pretrained=clip_source)))
-    last_path = out / "last.pt"
-    resume = load_checkpoint(last_path) if last_path.is_file() else None
-    if resume is not None:
-        _check_resumable(resume["config"], to_dict(config), last_path, allow_config_change)
 
     # the model, in the precision the hardware runs best
     precision = resolve_precision(tc.precision, tc.frozen_dtype, env.device)
-    if env.is_main:
-        log.info("training on %s: %s", env.device, precision.describe())
     model = build_model_for_run(config, train_set.class_names, clip_source, precision.frozen).to(env.device)
     check_num_frames(model, config)
+    if tc.init_from and checkpoint is None:
+        _init_branch(model, tc.init_from, train_set.class_names)
+    model.dist_net.grad_checkpointing = tc.grad_checkpointing
+    if tc.compile:
+        model.dist_net.compile()
     model.preprocessing = Preprocessing.from_data_section(to_dict(dc), model.num_frames, model.image_size)
     ddp = (
         DistributedDataParallel(model, device_ids=[env.device.index] if env.device.type == "cuda" else None)
@@ -172,6 +212,7 @@ def setup(config: ExperimentConfig, env: DistEnv, allow_config_change: bool = Fa
         dc.label_smoothing,
         seed=tc.seed * 1000 + env.rank,
     )
+    ema = ModelEmaV3(model.trainable, decay=tc.ema_decay) if tc.ema_decay else None
 
     run = Run(
         config,
@@ -188,17 +229,56 @@ def setup(config: ExperimentConfig, env: DistEnv, allow_config_change: bool = Fa
         scheduler,
         scaler,
         mixer,
+        ema,
+        resume_path,
         micro_per_epoch,
         steps_per_epoch,
         RunState(),
     )
-    if resume is not None:
-        _restore(run, resume)
+    if checkpoint is not None:
+        _restore(run, checkpoint)
     else:
         torch.manual_seed(tc.seed + env.rank)
     if env.is_main:  # only once the run is known to be valid: a failed resume keeps the record of its checkpoint
         save_experiment(config, out / "config.yaml")
+        for line in run_summary(run):
+            log.info("%s", line)
     return run
+
+
+def run_summary(run: Run) -> list[str]:
+    """What a run will do, in a few lines: device and precision, data, batch and schedule,
+    learning rate, parameters, CLIP weights, and where it starts from."""
+    config, env = run.config, run.env
+    tc, oc = config.train, config.optim
+    global_batch = tc.batch_size * env.world_size * oc.grad_accumulation
+    trainable = sum(p.numel() for p in run.model.trainable.parameters())
+    total = sum(p.numel() for p in run.model.parameters())
+    if run.resumed_from:
+        start = f"resumed from {run.resumed_from} at epoch {run.state.epoch + 1}, step {run.state.step_in_epoch}"
+    else:
+        start = f"initialised from {tc.init_from}" if tc.init_from else "initialised as the model config says"
+    extras = [
+        name
+        for name, on in (
+            (f"EMA {tc.ema_decay}", tc.ema_decay),
+            ("gradient checkpointing", tc.grad_checkpointing),
+            ("torch.compile", tc.compile),
+        )
+        if on
+    ]
+    return [
+        f"device {env.device} x {env.world_size} process(es); {run.precision.describe()}",
+        f"data: {run.train_set.num_videos} training videos, {run.val_set.num_videos} validation videos, "
+        f"{len(run.train_set.class_names)} classes",
+        f"batch {tc.batch_size} per process x {env.world_size} x {oc.grad_accumulation} accumulation = "
+        f"{global_batch} global; {run.steps_per_epoch} steps per epoch x {oc.epochs} epochs",
+        f"learning rate {oc.scaled_lr(global_batch):.3g}"
+        + (f" (optim.lr {oc.lr:g} x {global_batch}/{oc.reference_batch})" if oc.scale_lr else ""),
+        f"parameters: {trainable:,} trainable of {total:,}" + (f"; {', '.join(extras)}" if extras else ""),
+        f"CLIP weights: {config.model.clip.pretrained}",
+        f"start: {start}; writing to {run.out}",
+    ]
 
 
 def train_one_epoch(run: Run, metrics_log: _MetricsLog) -> int:
@@ -251,6 +331,8 @@ def train_one_epoch(run: Run, metrics_log: _MetricsLog) -> int:
         run.optimizer.zero_grad(set_to_none=True)
         run.scheduler.step()
         state.step_in_epoch += 1
+        if run.ema is not None:
+            run.ema.update(run.model.trainable, step=run.global_step)
 
         # progress, metrics, mid-epoch checkpoint
         rate = clips / max(time.perf_counter() - started, 1e-9)
@@ -276,20 +358,20 @@ def train_one_epoch(run: Run, metrics_log: _MetricsLog) -> int:
     return failures
 
 
-def train(config: ExperimentConfig, allow_config_change: bool = False) -> dict:
-    """Train the DiST branch as ``config`` says, resuming from ``output_dir/last.pt`` when it
-    exists (see :func:`setup`). Returns the final validation summary (rank 0; others get
-    an empty dict)."""
+def train(config: ExperimentConfig, allow_config_change: bool = False, resume: str = "auto") -> dict:
+    """Train the DiST branch as ``config`` says, resuming as ``resume`` says (by default from
+    ``output_dir/last.pt`` when it exists; see :func:`setup`). Returns the final validation
+    summary (rank 0; others get an empty dict)."""
     env = init_distributed(config.train.device)
     try:
-        run = setup(config, env, allow_config_change)
+        run = setup(config, env, allow_config_change, resume)
         epochs = run.config.optim.epochs
         if run.state.epoch >= epochs:
             if env.is_main:
                 log.info("%s: training already finished (%d epochs); nothing to do", run.last_path, epochs)
             summary = run.out / "eval" / "metrics.json"
             return json.loads(summary.read_text()) if env.is_main and summary.is_file() else {}
-        metrics_log = _MetricsLog(run.out, env.is_main, run.global_step)
+        metrics_log = _MetricsLog(run, env.is_main)
         metrics: dict = {}
         try:
             while run.state.epoch < epochs:
@@ -297,11 +379,16 @@ def train(config: ExperimentConfig, allow_config_change: bool = False) -> dict:
                 failures = train_one_epoch(run, metrics_log)
                 run.state.epoch, run.state.step_in_epoch = run.state.epoch + 1, 0
 
-                # validation; the best weights kept as best.pt and exported to model/
+                # validation (of the EMA weights when there is one); the best weights kept as
+                # best.pt and exported to model/, the keep_best best also as best_epochNNN.pt
                 if (
                     run.config.train.eval_every and run.state.epoch % run.config.train.eval_every == 0
                 ) or run.state.epoch == epochs:
-                    metrics = _evaluate(run)
+                    with _validated_weights(run):
+                        metrics = _evaluate(run)
+                        is_best = metrics["top1"] > run.state.best_top1  # alike on every process
+                        if is_best and env.is_main and isinstance(run.model, DiST):  # the self-contained export
+                            save_pretrained(run.model, run.out / "model")
                     metrics_log.log(
                         run.global_step,
                         epoch=run.state.epoch,
@@ -309,11 +396,11 @@ def train(config: ExperimentConfig, allow_config_change: bool = False) -> dict:
                         val_top5=metrics["top5"],
                         decode_failures=failures,
                     )
-                    if metrics["top1"] > run.state.best_top1:  # every process decides alike: saving is collective
+                    if is_best:  # saving is collective
                         run.state.best_top1 = metrics["top1"]
                         save_run_checkpoint(run, run.out / "best.pt")
-                        if env.is_main and isinstance(run.model, DiST):  # the self-contained export
-                            save_pretrained(run.model, run.out / "model")
+                    if run.config.train.keep_best > 1:
+                        _keep_best(run, metrics["top1"])
 
                 # the checkpoint the next start resumes from
                 save_run_checkpoint(run, run.last_path)
@@ -329,9 +416,11 @@ def save_run_checkpoint(run: Run, path: Path) -> None:
     Collective: every process contributes its RNG state, rank 0 writes."""
     rngs = all_gather_objects(capture_rng(), run.env)
     if run.env.is_main:
+        online = run.model.trainable.state_dict()
         save_checkpoint(
             {
-                "trainable": run.model.trainable.state_dict(),
+                "trainable": run.ema.module.state_dict() if run.ema is not None else online,
+                "online": online if run.ema is not None else None,
                 "optimizer": run.optimizer.state_dict(),
                 "scheduler": run.scheduler.state_dict(),
                 "scaler": run.scaler.state_dict(),
@@ -340,6 +429,7 @@ def save_run_checkpoint(run: Run, path: Path) -> None:
                 "epoch": run.state.epoch,
                 "step_in_epoch": run.state.step_in_epoch,
                 "best_top1": run.state.best_top1,
+                "kept_best": run.state.kept_best,
                 "class_names": list(run.train_set.class_names),
                 "config": to_dict(run.config),
             },
@@ -348,21 +438,89 @@ def save_run_checkpoint(run: Run, path: Path) -> None:
 
 
 def _restore(run: Run, checkpoint: dict) -> None:
-    """Put ``run`` where ``last.pt`` left it: weights, optimiser, schedule, RNGs, position."""
-    try:
-        run.model.trainable.load_state_dict(checkpoint["trainable"])
-    except RuntimeError as err:
-        detail = (str(err).splitlines()[1:] or [str(err)])[0].strip()
-        raise CheckpointError(f"{run.last_path} does not fit this model: {detail}") from None
+    """Put ``run`` where its checkpoint left it: weights (and their EMA), optimiser,
+    schedule, RNGs, position."""
+    online = checkpoint.get("online")
+    load_checked(run.model.trainable, online if online is not None else checkpoint["trainable"], str(run.resumed_from))
+    if run.ema is not None:  # a run that had no EMA before starts it from the weights it resumes
+        ema_weights = checkpoint["trainable"] if online is not None else run.model.trainable.state_dict()
+        run.ema.module.load_state_dict(ema_weights)
     run.optimizer.load_state_dict(checkpoint["optimizer"])
     run.scheduler.load_state_dict(checkpoint["scheduler"])
     run.scaler.load_state_dict(checkpoint["scaler"])
     run.mixer.rng.setstate(_as_tuple(checkpoint["mixer_rng"]))
     rank = run.env.rank
     restore_rng(checkpoint["rng"][rank] if rank < len(checkpoint["rng"]) else checkpoint["rng"][0])
-    run.state = RunState(checkpoint["epoch"], checkpoint["step_in_epoch"], checkpoint["best_top1"])
+    run.state = RunState(
+        checkpoint["epoch"], checkpoint["step_in_epoch"], checkpoint["best_top1"], checkpoint.get("kept_best") or []
+    )
+
+
+def _resume_path(resume: str, last_path: Path) -> Path | None:
+    """The checkpoint a run resumes from (:data:`RESUME_CHOICES`), or None to start afresh."""
+    if resume == "auto":
+        return last_path if last_path.is_file() else None
+    if resume == "never":
+        if last_path.is_file():
+            raise ConfigError(
+                f"--resume never: {last_path.parent} already holds a run ({last_path}); "
+                "give another output_dir, or resume it (--resume auto)"
+            )
+        return None
+    path = Path(resume)
+    if not path.is_file():
+        raise CheckpointError(f"--resume {resume}: no such checkpoint")
+    if last_path.is_file() and path.resolve() != last_path.resolve():
+        raise ConfigError(
+            f"--resume {resume}: {last_path.parent} already holds another run ({last_path}), which resuming "
+            "there would overwrite; give another output_dir"
+        )
+    return path
+
+
+def _init_branch(model: DiST, source: str, class_names) -> None:
+    """``train.init_from``: the branch's weights from a saved model (any form
+    :func:`~dist_video.models.hub.load_model` reads), without its optimiser or schedule."""
+    from ..models.hub import load_model
+
+    try:
+        weights = load_model(source, class_names).trainable.state_dict()
+    except FileNotFoundError:
+        raise ConfigError(f"train.init_from: {source}: no such file or folder") from None
+    load_checked(model.trainable, weights, f"train.init_from {source}")
+    log.info("branch initialised from %s", source)
+
+
+@contextlib.contextmanager
+def _validated_weights(run: Run):
+    """Within the block the branch holds the weights that are validated and exported: the
+    EMA's when ``train.ema_decay`` is set (the optimiser's are put back after)."""
+    if run.ema is None:
+        yield
+        return
+    online = {k: v.clone() for k, v in run.model.trainable.state_dict().items()}
+    run.model.trainable.load_state_dict(run.ema.module.state_dict())
+    try:
+        yield
+    finally:
+        run.model.trainable.load_state_dict(online)
+
+
+def _keep_best(run: Run, top1: float) -> None:
+    """Keep the ``train.keep_best`` best validations as ``best_epochNNN.pt`` (collective:
+    every process ranks alike, rank 0 writes and deletes)."""
+    ranked = sorted([*run.state.kept_best, [top1, run.state.epoch]], key=lambda r: (-r[0], r[1]))
+    kept, dropped = ranked[: run.config.train.keep_best], ranked[run.config.train.keep_best :]
+    run.state.kept_best = kept
+    if [top1, run.state.epoch] in kept:
+        save_run_checkpoint(run, _kept_path(run.out, run.state.epoch))
     if run.env.is_main:
-        log.info("resumed from %s at epoch %d, step %d", run.last_path, run.state.epoch, run.state.step_in_epoch)
+        for _, epoch in dropped:
+            _kept_path(run.out, epoch).unlink(missing_ok=True)
+
+
+def _kept_path(out: Path, epoch: int) -> Path:
+    return out / f"best_epoch{epoch:03d}.pt"
 
 
 def _evaluate(run: Run) -> dict:
@@ -385,7 +543,7 @@ def _frozen_clip_source(config: ExperimentConfig, out: Path, env: DistEnv) -> st
         raise ConfigError(NO_CLIP_WEIGHTS)
     if config.model.clip.pretrained != RANDOM:
         return config.model.clip.pretrained
-    path = out / "clip_random.safetensors"
+    path = out / RANDOM_TOWERS_FILE
     if env.is_main and not path.is_file():
         torch.manual_seed(config.train.seed)
         state = {k: v.contiguous() for k, v in build_clip(config.model.clip.arch).state_dict().items()}
@@ -413,8 +571,12 @@ def _flatten(data: dict, prefix: str = "") -> dict:
 
 def _check_resumable(saved: dict, current: dict, path: Path, allow_change: bool) -> None:
     """Refuse to resume the run of ``path`` with settings other than its own (the keys that
-    differ are named), unless ``allow_change``, which logs them."""
+    differ are named), unless ``allow_change``, which logs them. A run folder's random
+    towers count as ``random``: they are a function of the architecture and ``train.seed``."""
     before, after = _flatten(saved), _flatten(current)
+    for flat in (before, after):
+        if Path(str(flat.get(CLIP_KEY))).name == RANDOM_TOWERS_FILE:
+            flat[CLIP_KEY] = RANDOM
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k) and k not in RUNTIME_KEYS)
     if not changed:
         return
@@ -429,39 +591,67 @@ def _check_resumable(saved: dict, current: dict, path: Path, allow_change: bool)
 
 
 class _MetricsLog:
-    """Rank-0 metrics: a JSON-lines file and TensorBoard scalars. Rows past ``start_step``
-    (logged after the checkpoint a run resumes from) are dropped, so that a resumed run
-    logs each step once."""
+    """Rank-0 metrics: a JSON-lines file, TensorBoard scalars and, with
+    ``train.wandb_project``, Weights & Biases (tags from :data:`METRIC_TAGS`). Rows past the
+    step a run resumes at are dropped, so that a resumed run logs each step once."""
 
-    def __init__(self, out: Path, enabled: bool, start_step: int):
+    def __init__(self, run: Run, enabled: bool):
         self.enabled = enabled
-        self.writer = None
-        if enabled:
-            from torch.utils.tensorboard import SummaryWriter
+        self.writer = self.wandb = None
+        if not enabled:
+            return
+        from torch.utils.tensorboard import SummaryWriter
 
-            path = out / "metrics.jsonl"
-            if path.is_file():
-                rows = [line for line in path.read_text().splitlines() if line.strip()]
-                kept = [line for line in rows if json.loads(line)["step"] <= start_step]
-                if len(kept) < len(rows):
-                    with atomic_path(path) as tmp:
-                        tmp.write_text("".join(f"{line}\n" for line in kept))
-            self.file = path.open("a")
-            self.writer = SummaryWriter(str(out / "tensorboard"), purge_step=start_step + 1 if start_step else None)
+        start_step, path = run.global_step, run.out / "metrics.jsonl"
+        if path.is_file():
+            rows = [line for line in path.read_text().splitlines() if line.strip()]
+            kept = [line for line in rows if json.loads(line)["step"] <= start_step]
+            if len(kept) < len(rows):
+                with atomic_path(path) as tmp:
+                    tmp.write_text("".join(f"{line}\n" for line in kept))
+        if run.config.train.wandb_project:
+            self.wandb = _start_wandb(run)
+        self.file = path.open("a")
+        self.writer = SummaryWriter(str(run.out / "tensorboard"), purge_step=start_step + 1 if start_step else None)
 
     def log(self, step: int, **values) -> None:
         if not self.enabled:
             return
         self.file.write(json.dumps({"step": step, **values}) + "\n")
         self.file.flush()
-        for key, value in values.items():
-            if isinstance(value, (int, float)) and key not in ("epoch",):
-                self.writer.add_scalar(key, value, step)
+        scalars = {METRIC_TAGS.get(k, k): v for k, v in values.items() if isinstance(v, (int, float)) and k != "epoch"}
+        for tag, value in scalars.items():
+            self.writer.add_scalar(tag, value, step)
+        if self.wandb is not None:
+            self.wandb.log({**scalars, "epoch": values.get("epoch")}, step=step)
 
     def close(self) -> None:
         if self.enabled:
             self.file.close()
             self.writer.close()
+            if self.wandb is not None:
+                self.wandb.finish()
+
+
+def _start_wandb(run: Run):
+    """A Weights & Biases run for ``run``, continued on resume (its id is kept in the run
+    folder)."""
+    try:
+        import wandb
+    except ImportError:
+        raise ConfigError("train.wandb_project: W&B logging needs the wandb package (pip install wandb)") from None
+    id_file = run.out / "wandb_run_id"
+    run_id = id_file.read_text().strip() if id_file.is_file() else wandb.util.generate_id()
+    with atomic_path(id_file) as tmp:
+        tmp.write_text(run_id)
+    return wandb.init(
+        project=run.config.train.wandb_project,
+        name=run.out.name,
+        id=run_id,
+        resume="allow",
+        dir=str(run.out),
+        config=to_dict(run.config),
+    )
 
 
 def _global_mean(value: torch.Tensor, env: DistEnv) -> float:
