@@ -276,7 +276,7 @@ def run_summary(run: Run) -> list[str]:
         f"learning rate {oc.scaled_lr(global_batch):.3g}"
         + (f" (optim.lr {oc.lr:g} x {global_batch}/{oc.reference_batch})" if oc.scale_lr else ""),
         f"parameters: {trainable:,} trainable of {total:,}" + (f"; {', '.join(extras)}" if extras else ""),
-        f"CLIP weights: {config.model.clip.pretrained}",
+        f"CLIP weights: {_describe_clip(config.model.clip.pretrained)}",
         f"start: {start}; writing to {run.out}",
     ]
 
@@ -454,6 +454,12 @@ def _restore(run: Run, checkpoint: dict) -> None:
     run.state = RunState(
         checkpoint["epoch"], checkpoint["step_in_epoch"], checkpoint["best_top1"], checkpoint.get("kept_best") or []
     )
+
+
+def _describe_clip(source: str) -> str:
+    if Path(source).name == RANDOM_TOWERS_FILE:
+        return f"random towers (clip.pretrained: random), kept in {source}"
+    return source
 
 
 def _resume_path(resume: str, last_path: Path) -> Path | None:
