@@ -128,6 +128,8 @@ def test_predict_command(files, capsys):
     assert capsys.readouterr().err.count("\n") == 1
     assert main(["predict", str(files / "clips"), "--checkpoint", model, "--timeline", "t.png"]) == 2
     assert "--timeline draws one video; 3 were given" in capsys.readouterr().err
+    assert main(["predict", str(files / "long.mp4"), "--checkpoint", model, "--stride", "1"]) == 2
+    assert "give --timeline OUT.png too" in capsys.readouterr().err
 
     picture = files / "timeline.png"
     args = ["predict", str(files / "long.mp4"), "--checkpoint", model, "--views", "1", "--top-k", "2"]

@@ -77,6 +77,8 @@ def run_predict(args: argparse.Namespace) -> int:
     videos = find_videos(args.videos)
     if args.timeline and len(videos) != 1:
         raise ConfigError(f"--timeline draws one video; {len(videos)} were given")
+    if not args.timeline and (args.window or args.stride):
+        raise ConfigError("--window and --stride set the timeline's windows; give --timeline OUT.png too")
     classifier = VideoClassifier(args.checkpoint, parse_labels(args.labels), args.device, args.views, args.top_k)
     failed = 0
     for path in videos:
