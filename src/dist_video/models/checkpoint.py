@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,7 +13,7 @@ from safetensors.torch import save_file
 
 from ..config import from_dict, load_yaml, to_dict
 from ..io import CheckpointError, atomic_path, read_safetensors, read_torch_file
-from .clip import CLIPArch, build_clip, infer_clip_arch
+from .clip import CLIPArch, build_clip, clip_arch, infer_clip_arch
 from .dist import DiST
 from .dist_branch import DiSTBranchConfig
 from .preprocessing import Preprocessing
@@ -147,10 +146,9 @@ def from_official_checkpoint(
 
 
 def _model_config(model: DiST) -> dict:
-    arch = infer_clip_arch(model.state_dict())
     return {
         "format": FORMAT,
-        "clip_arch": dataclasses.asdict(arch),
+        "clip_arch": to_dict(clip_arch(model)),  # activation, heads, norm and normalisation too
         "branch": to_dict(model.branch_config),
         "selected_layers": list(model.selected_layers),
         "class_names": list(model.class_names),
@@ -161,7 +159,8 @@ def _model_config(model: DiST) -> dict:
 
 def save_pretrained(model: DiST, directory: str | Path) -> Path:
     """Write ``model.safetensors`` (every weight, release key names) and ``config.yaml``
-    (sizes, class names, preprocessing) into ``directory``, each atomically."""
+    (the CLIP towers' full architecture, branch sizes, class names, preprocessing) into
+    ``directory``, each atomically."""
     directory = Path(directory)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     with atomic_path(directory / WEIGHTS_FILE) as tmp:

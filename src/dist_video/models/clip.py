@@ -3,24 +3,30 @@ tokens for the frozen spatial encoder, and class-name prompts for the text class
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import open_clip
 import torch
-from open_clip.model import CLIP, CLIPTextCfg, CLIPVisionCfg
+from open_clip.factory import HF_HUB_PREFIX
+from open_clip.model import CLIP, CLIPTextCfg, CLIPVisionCfg, set_model_preprocess_cfg
 from open_clip.tokenizer import SimpleTokenizer
+from open_clip.transformer import QuickGELU
 from torch import nn
 
+from ..constants import CLIP_MEAN, CLIP_STD
 from ..errors import CheckpointError, ConfigError
 from ..io import read_safetensors, read_torch_file
 
 __all__ = [
     "CLIPArch",
     "infer_clip_arch",
+    "clip_arch",
     "build_clip",
     "load_clip_weights",
     "create_clip",
@@ -32,10 +38,17 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+_OPEN_CLIP_MODEL = "open_clip_model"  # the image tower's attribute naming the open_clip model it came from
+
 
 @dataclass(frozen=True)
 class CLIPArch:
-    """The shape of an OpenAI-architecture CLIP (ViT image tower, causal text tower)."""
+    """Everything needed to rebuild an OpenAI-layout open_clip CLIP (ViT image tower, causal
+    text tower) with the same outputs: the sizes (readable off the weights), what the weights
+    do not show (activation, attention head widths, LayerNorm epsilon), the pixel
+    normalisation the towers were trained with, and the open_clip model they came from (a
+    record; building ignores it). The defaults are OpenAI's ViT-B/16, whose saved configs
+    predate the fields after ``vocab_size``."""
 
     embed_dim: int = 512
     vision_width: int = 768
@@ -46,14 +59,24 @@ class CLIPArch:
     text_layers: int = 12
     context_length: int = 77
     vocab_size: int = 49408
+    activation: Literal["quick_gelu", "gelu"] = "quick_gelu"  # OpenAI's towers: QuickGELU; open_clip's own: GELU
+    vision_head_width: int = 64
+    text_head_width: int = 64
+    vision_mlp_ratio: float = 4.0
+    norm_eps: float = 1e-5
+    mean: tuple[float, float, float] = CLIP_MEAN
+    std: tuple[float, float, float] = CLIP_STD
+    open_clip_model: str = ""  # e.g. "ViT-B-16:laion2b_s34b_b88k" or "hf-hub:org/repo"; "" when not from open_clip
 
     @property
     def grid_size(self) -> int:
         return self.image_size // self.patch_size
 
 
-def infer_clip_arch(state_dict: Mapping[str, torch.Tensor]) -> CLIPArch:
-    """Read the CLIP architecture off an OpenAI-format state dict (keys ``visual.*`` ...)."""
+def infer_clip_arch(state_dict: Mapping[str, torch.Tensor], like: CLIPArch = CLIPArch()) -> CLIPArch:
+    """Read the sizes of a CLIP off an OpenAI-format state dict (keys ``visual.*`` ...); the
+    fields the tensors do not show (activation, head widths, norm, normalisation) are
+    ``like``'s, by default OpenAI's."""
     if "visual.conv1.weight" not in state_dict:
         raise CheckpointError("not an OpenAI-format ViT CLIP state dict: 'visual.conv1.weight' is missing")
     conv = state_dict["visual.conv1.weight"]
@@ -62,7 +85,8 @@ def infer_clip_arch(state_dict: Mapping[str, torch.Tensor]) -> CLIPArch:
     def count_blocks(prefix: str) -> int:
         return len({k[len(prefix) :].split(".")[0] for k in state_dict if k.startswith(prefix)})
 
-    return CLIPArch(
+    return dataclasses.replace(
+        like,
         embed_dim=state_dict["text_projection"].shape[1],
         vision_width=conv.shape[0],
         vision_layers=count_blocks("visual.transformer.resblocks."),
@@ -72,27 +96,65 @@ def infer_clip_arch(state_dict: Mapping[str, torch.Tensor]) -> CLIPArch:
         text_layers=count_blocks("transformer.resblocks."),
         context_length=state_dict["positional_embedding"].shape[0],
         vocab_size=state_dict["token_embedding.weight"].shape[0],
+        vision_mlp_ratio=state_dict["visual.transformer.resblocks.0.mlp.c_fc.weight"].shape[0] / conv.shape[0],
     )
 
 
+def clip_arch(clip: nn.Module) -> CLIPArch:
+    """The :class:`CLIPArch` of built towers: an open_clip CLIP, or a video classifier that
+    holds them. Sizes come from the weights, activation, heads and norm from the modules, the
+    normalisation and source from what open_clip (or :func:`build_clip`) recorded on the
+    image tower."""
+    vision_block, text_block = clip.visual.transformer.resblocks[0], clip.transformer.resblocks[0]
+    recorded = getattr(clip.visual, "preprocess_cfg", {})
+    return infer_clip_arch(
+        clip.state_dict(),
+        CLIPArch(
+            activation=_activation_name(vision_block.mlp.gelu),
+            vision_head_width=vision_block.attn.embed_dim // vision_block.attn.num_heads,
+            text_head_width=text_block.attn.embed_dim // text_block.attn.num_heads,
+            norm_eps=clip.ln_final.eps,
+            mean=tuple(recorded.get("mean", CLIP_MEAN)),
+            std=tuple(recorded.get("std", CLIP_STD)),
+            open_clip_model=getattr(clip.visual, _OPEN_CLIP_MODEL, ""),
+        ),
+    )
+
+
+def _activation_name(module: nn.Module) -> str:
+    if isinstance(module, QuickGELU):
+        return "quick_gelu"
+    if isinstance(module, nn.GELU) and module.approximate == "none":
+        return "gelu"
+    raise CheckpointError(f"CLIP towers with the activation {module!r} are not supported (QuickGELU or GELU)")
+
+
 def build_clip(arch: CLIPArch) -> CLIP:
-    """A randomly initialised fp32 open_clip CLIP of the given OpenAI architecture
-    (QuickGELU, heads = width / 64, argmax text pooling)."""
+    """A randomly initialised fp32 open_clip CLIP of the given architecture (argmax text
+    pooling, class-token image pooling), with its normalisation and source recorded on the
+    image tower as open_clip records them."""
+    norm = {"eps": arch.norm_eps}
     vision = CLIPVisionCfg(
         layers=arch.vision_layers,
         width=arch.vision_width,
-        head_width=64,
+        head_width=arch.vision_head_width,
+        mlp_ratio=arch.vision_mlp_ratio,
         patch_size=arch.patch_size,
         image_size=arch.image_size,
+        norm_kwargs=norm,
     )
     text = CLIPTextCfg(
         context_length=arch.context_length,
         vocab_size=arch.vocab_size,
         width=arch.text_width,
-        heads=max(1, arch.text_width // 64),
+        heads=max(1, arch.text_width // arch.text_head_width),
         layers=arch.text_layers,
+        norm_kwargs=norm,
     )
-    return CLIP(arch.embed_dim, vision_cfg=vision, text_cfg=text, quick_gelu=True)
+    model = CLIP(arch.embed_dim, vision_cfg=vision, text_cfg=text, quick_gelu=arch.activation == "quick_gelu")
+    set_model_preprocess_cfg(model, {"size": arch.image_size, "mean": arch.mean, "std": arch.std})
+    setattr(model.visual, _OPEN_CLIP_MODEL, arch.open_clip_model)
+    return model
 
 
 def load_clip_weights(path: str | Path) -> dict[str, torch.Tensor]:
@@ -117,29 +179,73 @@ def load_clip_weights(path: str | Path) -> dict[str, torch.Tensor]:
     return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
-def create_clip(source: str | Path | Mapping[str, torch.Tensor] | CLIPArch | None = None) -> CLIP:
-    """Build a CLIP from ``source``: an OpenAI-format state dict, a weights file, an
-    open_clip ``"MODEL:PRETRAINED_TAG"`` (e.g. ``"ViT-B-16:openai"``, needs the network
-    the first time), a :class:`CLIPArch` or ``None`` (random ViT-B/16)."""
+def create_clip(
+    source: str | Path | Mapping[str, torch.Tensor] | CLIPArch | None = None, like: CLIPArch = CLIPArch()
+) -> CLIP:
+    """Build a CLIP from ``source``:
+
+    - an open_clip model: ``"MODEL:TAG"`` (``"ViT-B-16:openai"``, ``"ViT-B-16:laion2b_s34b_b88k"``;
+      the tag may be a weights file) or ``"hf-hub:org/repo"`` (a repository holding an
+      ``open_clip_config.json``), downloaded the first time; activation, heads and
+      normalisation are open_clip's;
+    - an OpenAI-format state dict or weights file: the sizes are read off the tensors, the
+      rest (activation, head widths, norm, normalisation) is ``like``'s, by default OpenAI's;
+    - a :class:`CLIPArch` (random towers), or ``None`` (a random ViT-B/16).
+    """
     if source is None or isinstance(source, CLIPArch):
         return build_clip(source or CLIPArch())
     if isinstance(source, Mapping):
         state = {k: v.float() if v.is_floating_point() else v for k, v in source.items()}
-    elif isinstance(source, str) and not Path(source).exists() and ":" in source:
-        name, tag = source.split(":", 1)
-        model = open_clip.create_model(name, pretrained=tag, precision="fp32")
-        if not hasattr(model, "visual") or not hasattr(model.visual, "conv1"):
-            raise CheckpointError(f"{source}: DiST needs a ViT CLIP with a separate text tower")
-        return model
+    elif isinstance(source, str) and (
+        source.startswith(HF_HUB_PREFIX) or (":" in source and not Path(source).exists())
+    ):
+        return _open_clip_model(source)
     else:
         state = load_clip_weights(source)
-    model = build_clip(infer_clip_arch(state))
+    model = build_clip(infer_clip_arch(state, like))
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise CheckpointError(
             f"CLIP weights do not match the inferred architecture: missing {missing}, unexpected {unexpected}"
         )
     return model
+
+
+def _open_clip_model(source: str) -> CLIP:
+    """open_clip's model ``source`` (``hf-hub:org/repo``, or ``MODEL:TAG`` split at the first
+    colon), checked to be towers that :func:`build_clip` rebuilds exactly from their
+    :class:`CLIPArch`, so that a saved model reloads with the same outputs. A tag trained
+    with QuickGELU (``openai``) gets QuickGELU towers, which open_clip only warns about."""
+    name, tag = (source, None) if source.startswith(HF_HUB_PREFIX) else source.split(":", 1)
+    quick_gelu = bool(tag and open_clip.get_pretrained_cfg(name, tag).get("quick_gelu"))
+    try:
+        model = open_clip.create_model(name, pretrained=tag, precision="fp32", force_quick_gelu=quick_gelu)
+    except (RuntimeError, OSError, ValueError) as err:
+        reason = " ".join(str(err).split())[:300]
+        raise CheckpointError(f"{source}: open_clip cannot create this CLIP ({reason})") from None
+    if not isinstance(model, CLIP) or not hasattr(model.visual, "conv1"):
+        raise CheckpointError(f"{source}: DiST needs a ViT CLIP with a separate text tower")
+    setattr(model.visual, _OPEN_CLIP_MODEL, source)
+    arch = clip_arch(model)
+    with torch.device("meta"):
+        rebuilt = build_clip(arch)
+    for facet, read in _TOWER_FACETS.items():
+        if read(model) != read(rebuilt):
+            raise CheckpointError(
+                f"{source}: these CLIP towers differ from the OpenAI layout DiST rebuilds ({facet}); not supported"
+            )
+    return model
+
+
+# What must agree between open_clip's towers and those build_clip makes from their CLIPArch.
+_TOWER_FACETS: dict[str, Callable[[CLIP], object]] = {
+    "modules": repr,
+    "weight shapes": lambda m: [(k, tuple(v.shape)) for k, v in m.state_dict().items()],
+    "attention heads": lambda m: [
+        b.attn.num_heads for b in (*m.visual.transformer.resblocks, *m.transformer.resblocks)
+    ],
+    "pooling": lambda m: (m.visual.pool_type, m.visual.final_ln_after_pool, m.text_pool_type, m.attn_mask is None),
+}
 
 
 def sparse_frames(video: torch.Tensor, alpha: int) -> torch.Tensor:

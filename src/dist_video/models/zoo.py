@@ -11,10 +11,11 @@ from typing import Any, Literal
 import torch
 
 from ..config import PACKAGED_CONFIG_DIR, ConfigError, apply_overrides, from_dict, load_yaml
-from .clip import CLIPArch, create_clip, infer_clip_arch
+from .clip import CLIPArch, clip_arch, create_clip
 from .dist import DiST
 from .dist_branch import DiSTBranchConfig
 from .frame_average import FrameAverageCLIP
+from .preprocessing import Preprocessing
 
 __all__ = ["ClipConfig", "ModelConfig", "list_models", "model_config_data", "model_config", "create_model"]
 
@@ -22,17 +23,19 @@ ZOO_DIR = PACKAGED_CONFIG_DIR / "models"
 RANDOM = "random"  # clip.pretrained: randomly initialised towers, asked for explicitly
 NO_CLIP_WEIGHTS = (
     "model.clip.pretrained is not set: give the frozen CLIP's weights (an OpenAI .pt file, an open_clip "
-    "MODEL:TAG such as ViT-B-16:openai, or a local state dict / .safetensors), or 'random' for randomly "
-    "initialised towers (tests and benchmarks only)"
+    "MODEL:TAG such as ViT-B-16:openai or hf-hub:org/repo, or a local state dict / .safetensors), or 'random' "
+    "for randomly initialised towers (tests and benchmarks only)"
 )
 
 
 @dataclass
 class ClipConfig:
-    """Where the frozen CLIP comes from. ``pretrained``: an open_clip ``MODEL:TAG``
-    (network needed once), a weights file (OpenAI ``.pt``, state dict, safetensors), or
-    ``random`` for randomly initialised towers of ``arch`` (tests, benchmarks). Left unset,
-    building the model is an error: random towers are never a silent default."""
+    """Where the frozen CLIP comes from. ``pretrained``: an open_clip ``MODEL:TAG`` or
+    ``hf-hub:org/repo`` (network needed once), a weights file (OpenAI ``.pt``, state dict,
+    safetensors; ``arch`` gives what its tensors do not show, such as ``activation: gelu``
+    for open_clip's own towers), or ``random`` for randomly initialised towers of ``arch``
+    (tests, benchmarks). Left unset, building the model is an error: random towers are never
+    a silent default."""
 
     arch: CLIPArch = field(default_factory=CLIPArch)
     pretrained: str | None = None
@@ -100,30 +103,40 @@ def create_model(
     """Build a model (DiST, or the baseline a config's ``kind`` names) from the zoo (e.g.
     ``"ssv2-b16-8+16f"``), a YAML file or a config.
 
-    The CLIP towers come from ``clip`` (weights file, state dict, open_clip ``MODEL:TAG``
-    or ``"random"``) if given, else from the config's ``clip.pretrained``; with neither,
-    :class:`ConfigError` says how to give weights. Without ``class_names``, the config's
-    ``num_classes`` placeholders ``"class 0"``, ``"class 1"``... are used.
+    The CLIP towers come from ``clip`` (weights file, state dict, open_clip ``MODEL:TAG`` or
+    ``hf-hub:org/repo``, or ``"random"``) if given, else from the config's ``clip.pretrained``;
+    with neither, :class:`ConfigError` says how to give weights. A weights file or state
+    dict takes what its tensors do not show (activation, heads, normalisation) from the
+    config's ``clip.arch``. Without ``class_names``, the config's ``num_classes``
+    placeholders ``"class 0"``, ``"class 1"``... are used. The model's default preprocessing
+    uses the towers' pixel normalisation.
     """
     config = name_or_config if isinstance(name_or_config, ModelConfig) else model_config(name_or_config)
     source = clip if clip is not None else config.clip.pretrained
     if source is None:
         raise ConfigError(NO_CLIP_WEIGHTS)
-    clip_model = create_clip(config.clip.arch if isinstance(source, str) and source == RANDOM else source)
-    arch = infer_clip_arch(clip_model.state_dict())
+    random = isinstance(source, str) and source == RANDOM
+    clip_model = create_clip(config.clip.arch if random else source, like=config.clip.arch)
+    arch = clip_arch(clip_model)
     if class_names is None:
         if not config.num_classes:
             raise ConfigError("give class_names or set num_classes in the model config")
         class_names = [f"class {i}" for i in range(config.num_classes)]
     if config.kind == "frame_average":
         branch = config.branch_config(arch)
-        return FrameAverageCLIP(
+        model = FrameAverageCLIP(
             clip_model, class_names, branch.num_frames, branch.alpha, config.head, config.prompt_prefix
         )
-    return DiST(
-        clip_model,
-        config.branch_config(arch),
-        class_names,
-        prompt_prefix=config.prompt_prefix,
-        selected_layers=config.selected_layers,
+    else:
+        model = DiST(
+            clip_model,
+            config.branch_config(arch),
+            class_names,
+            prompt_prefix=config.prompt_prefix,
+            selected_layers=config.selected_layers,
+        )
+    # the towers' own pixel normalisation (open_clip's non-OpenAI models may differ from OpenAI's)
+    model.preprocessing = Preprocessing(
+        num_frames=model.num_frames, crop_size=model.image_size, mean=arch.mean, std=arch.std
     )
+    return model
