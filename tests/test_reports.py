@@ -167,3 +167,41 @@ def test_eval_refuses_a_split_it_cannot_measure(evaluation_setup, capsys):
     assert main(["eval", str(config), "--checkpoint", str(model), "--split", "test"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "split 'test'" in err and "test.json" in err and "unlabelled" in err
+
+
+def test_eval_reads_any_split_folder_of_a_folders_data_set(evaluation_setup, tmp_path, capsys):
+    config, model = evaluation_setup
+    videos = config.parent / "ssv2" / "videos"
+    for split, ids in (("train", ["11", "12", "13"]), ("test", ["21", "22", "23", "24"])):
+        for video_id, label in zip(ids, [0, 1, 2, 2]):
+            folder = tmp_path / "folders" / split / CLASSES[label]
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{video_id}.webm").write_bytes((videos / f"{video_id}.webm").read_bytes())
+    data = [
+        "--set",
+        "data.format=folders",
+        "--set",
+        f"data.root={tmp_path / 'folders'}",
+        "--set",
+        "data.annotations={}",
+    ]
+    args = [
+        "eval",
+        str(config),
+        "--checkpoint",
+        str(model),
+        "--split",
+        "test",
+        "--json",
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    assert main([*args, *data]) == 0  # no annotations entry: the split's folder is root/test
+    assert json.loads(capsys.readouterr().out)["num_videos"] == 4
+    rows = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
+    assert sorted((row["id"], row["label_name"]) for row in rows) == [
+        ("21", CLASSES[0]),
+        ("22", CLASSES[1]),
+        ("23", CLASSES[2]),
+        ("24", CLASSES[2]),
+    ]

@@ -205,7 +205,7 @@ def run_evaluation(
     config, checkpoint: str | Path, out_dir: str | Path | None = None, split: str | None = None
 ) -> EvalReport | None:
     """``dist-video eval``: evaluate ``checkpoint`` (a model directory, a training
-    checkpoint or a release ``.pyth``) on ``split`` (a key of ``data.annotations``;
+    checkpoint or a release ``.pyth``) on ``split`` (as ``data.annotations`` names it;
     default ``data.eval_split``) with the config's views and crops. Rank 0 writes the
     reports (default folder ``OUTPUT_DIR/eval_<checkpoint>_<split>``) and returns them,
     the summary naming the split and the folder; the other ranks return ``None``."""
@@ -213,13 +213,13 @@ def run_evaluation(
     from ..models.hub import load_model
 
     split = split or config.data.eval_split
-    annotations = config.data.annotation(split)  # a ConfigError naming the key when the split has none
     env = init_distributed(config.train.device)
     try:
         dataset = build_dataset(config.data, split, train=False)
         if any(record.label < 0 for record in dataset.records):
+            source = config.data.annotations.get(split, config.data.root)
             raise DataError(
-                f"split {split!r} ({annotations}) is unlabelled: eval needs labels "
+                f"split {split!r} ({source}) is unlabelled: eval needs labels "
                 "(`dist-video predict FOLDER` gives the classes of unlabelled videos)"
             )
         model = load_model(checkpoint, dataset.class_names, env.device)
