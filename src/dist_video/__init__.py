@@ -27,6 +27,8 @@ _LAZY = {
     "save_pretrained": "models.checkpoint",
     "load_pretrained": "models.checkpoint",
     "load_model": "models.hub",
+    "push_to_hub": "models.hub",
+    "model_card": "models.model_card",
     "VideoClassifier": "engine.predict",
 }
 
