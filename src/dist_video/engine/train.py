@@ -176,9 +176,12 @@ def setup(config: ExperimentConfig, env: DistEnv, allow_config_change: bool = Fa
     check_num_frames(model, config)
     if tc.init_from and checkpoint is None:
         _init_branch(model, tc.init_from, train_set.class_names)
-    model.dist_net.grad_checkpointing = tc.grad_checkpointing
+    if tc.grad_checkpointing:
+        if not hasattr(model.trainable, "grad_checkpointing"):
+            raise ConfigError(f"train.grad_checkpointing: not available for {type(model).__name__}")
+        model.trainable.grad_checkpointing = True
     if tc.compile:
-        model.dist_net.compile()
+        model.trainable.compile()
     model.preprocessing = Preprocessing.from_data_section(to_dict(dc), model.num_frames, model.image_size)
     ddp = (
         DistributedDataParallel(model, device_ids=[env.device.index] if env.device.type == "cuda" else None)
