@@ -223,3 +223,13 @@ def test_tensorboard_tags_and_weights_and_biases(tmp_path, dataset_dir, monkeypa
     assert main(["train", str(path), "--set", f"output_dir={tmp_path / 'other'}"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "train.wandb_project" in err and "pip install wandb" in err
+
+
+def test_a_normalisation_other_than_the_towers_is_warned_about(tmp_path, dataset_dir, caplog):
+    path = write_config(tmp_path / "c.yaml", dataset_dir, tmp_path / "run")
+    env = init_distributed("cpu")
+    with caplog.at_level("WARNING", logger="dist_video.engine.train"):
+        setup(load_experiment(path), env)
+        assert "differ from the normalisation" not in caplog.text
+        setup(load_experiment(path, ["data.mean=[0.5,0.5,0.5]", "data.std=[0.5,0.5,0.5]"]), env)
+    assert "data.mean/data.std [0.5, 0.5, 0.5]/[0.5, 0.5, 0.5] differ" in caplog.text

@@ -183,6 +183,7 @@ def setup(config: ExperimentConfig, env: DistEnv, allow_config_change: bool = Fa
     if tc.compile:
         model.trainable.compile()
     model.preprocessing = Preprocessing.from_data_section(to_dict(dc), model.num_frames, model.image_size)
+    _warn_on_other_normalisation(model, dc.mean, dc.std, env)
     ddp = (
         DistributedDataParallel(model, device_ids=[env.device.index] if env.device.type == "cuda" else None)
         if env.distributed
@@ -457,6 +458,23 @@ def _restore(run: Run, checkpoint: dict) -> None:
     run.state = RunState(
         checkpoint["epoch"], checkpoint["step_in_epoch"], checkpoint["best_top1"], checkpoint.get("kept_best") or []
     )
+
+
+def _warn_on_other_normalisation(model: DiST, mean, std, env: DistEnv) -> None:
+    """Clips are normalised with ``data.mean``/``data.std`` (OpenAI's by default); towers
+    trained with other values (e.g. 0.5) see shifted inputs unless the data config says so."""
+    towers = getattr(model.visual, "preprocess_cfg", {})
+    if not env.is_main or "mean" not in towers:
+        return
+    if not torch.allclose(torch.tensor([*mean, *std]), torch.tensor([*towers["mean"], *towers["std"]])):
+        log.warning(
+            "data.mean/data.std %s/%s differ from the normalisation the CLIP towers were trained with, %s/%s: "
+            "set data.mean and data.std to the towers' values unless you mean it",
+            list(mean),
+            list(std),
+            list(towers["mean"]),
+            list(towers["std"]),
+        )
 
 
 def _describe_clip(source: str) -> str:
