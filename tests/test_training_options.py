@@ -174,6 +174,7 @@ def test_start_up_summary_gives_the_numbers(tmp_path, dataset_dir, caplog):
     with caplog.at_level("INFO", logger="dist_video.engine.train"):
         run = setup(load_experiment(path), init_distributed("cpu"))
     logged = caplog.text
+    assert run.optimizer.defaults["fused"]  # one kernel over the branch's tensors (benchmarks/optimizer_bench.py)
     trainable = sum(p.numel() for p in run.model.trainable.parameters())
     for expected in (
         "device cpu x 1 process(es)",
