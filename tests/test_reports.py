@@ -139,9 +139,11 @@ def evaluation_setup(tmp_path_factory) -> tuple[Path, Path]:
     return path, root / "model"
 
 
-def test_eval_prints_a_table_or_json_for_any_split(evaluation_setup, tmp_path, capsys):
+def test_eval_prints_a_table_or_json_for_any_split(evaluation_setup, tmp_path, capsys, caplog):
     config, model = evaluation_setup
-    assert main(["eval", str(config), "--checkpoint", str(model)]) == 0
+    with caplog.at_level("INFO", logger="dist_video.engine.evaluate"):
+        assert main(["eval", str(config), "--checkpoint", str(model)]) == 0
+    assert "split val, 4 videos x 2 temporal views x 1 crops, 3 classes, batch 4 per process" in caplog.text
     table = capsys.readouterr().out
     out = config.parent / "run" / "eval_model_val"  # the default folder names checkpoint and split
     assert table.startswith("split val: 4 videos, 2 views each\n")

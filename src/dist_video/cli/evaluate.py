@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 
 from .arguments import add_overrides
 
@@ -36,6 +37,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..engine.experiment import load_experiment
     from ..engine.reports import format_report
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     report = run_evaluation(load_experiment(args.config, args.overrides), args.checkpoint, args.out, args.split)
     if report is not None:  # rank 0
         print(

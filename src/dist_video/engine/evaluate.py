@@ -4,6 +4,7 @@ exactly once per item and summed per video; accuracy metrics and their reports."
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from ..io import atomic_path
 from .distributed import DistEnv, all_gather_objects, init_distributed, shutdown
 from .loaders import check_num_frames, make_loader
 from .reports import plot_confusion, write_confusion, write_most_confused, write_per_class, write_predictions
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "EvalScores",
@@ -225,6 +228,22 @@ def run_evaluation(
         model = load_model(checkpoint, dataset.class_names, env.device)
         check_num_frames(model, config)
         out = Path(out_dir or Path(config.output_dir) / f"eval_{Path(checkpoint).stem}_{split}")
+        if env.is_main:
+            dc = config.data
+            log.info(
+                "evaluating %s on %s x %d process(es): split %s, %d videos x %d temporal views x %d crops, "
+                "%d classes, batch %d per process; reports to %s",
+                checkpoint,
+                env.device,
+                env.world_size,
+                split,
+                dataset.num_videos,
+                dc.num_temporal_views,
+                dc.num_spatial_crops,
+                len(dataset.class_names),
+                config.train.eval_batch_size or config.train.batch_size,
+                out,
+            )
         report = evaluate_and_report(model, make_loader(config, dataset, train=False, env=env), dataset, env, out)
         if report is not None:
             report.summary |= {"split": split, "reports": str(out)}
