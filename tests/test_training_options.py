@@ -162,11 +162,12 @@ def test_gradient_checkpointing_and_compile_are_applied(tmp_path, dataset_dir, m
     monkeypatch.setattr(torch.nn.Module, "compile", lambda self, *a, **k: compiled.append(self))
     path = write_config(tmp_path / "c.yaml", dataset_dir, tmp_path / "run")
     run = setup(load_experiment(path, ["train.grad_checkpointing=true", "train.compile=true"]), init_distributed("cpu"))
-    assert run.model.dist_net.grad_checkpointing and compiled == [run.model.dist_net]
+    mlps = [block.mlp for block in run.model.visual.transformer.resblocks]
+    assert run.model.dist_net.grad_checkpointing and compiled == [run.model.dist_net, *mlps]
     summary = "\n".join(run_summary(run))
     assert "gradient checkpointing" in summary and "torch.compile" in summary
     plain = setup(load_experiment(path, [f"output_dir={tmp_path / 'plain'}"]), init_distributed("cpu"))
-    assert not plain.model.dist_net.grad_checkpointing and len(compiled) == 1
+    assert not plain.model.dist_net.grad_checkpointing and len(compiled) == 1 + len(mlps)
 
 
 def test_start_up_summary_gives_the_numbers(tmp_path, dataset_dir, caplog):

@@ -30,7 +30,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--repeats", type=int, default=3, help="timed runs per case (the median is reported)")
     bench.add_argument("--warmup", type=int, default=1, help="untimed runs per case before timing")
     bench.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
-    bench.add_argument("--compile", action="store_true", help="torch.compile the DiST branch")
+    bench.add_argument("--compile", action="store_true", help="torch.compile the DiST branch and the frozen ViT's MLPs")
     bench.add_argument("--checkpointing", action="store_true", help="activation checkpointing in the DiST branch")
     bench.add_argument(
         "--amp", action="store_true", help="also run the trained parts under autocast to --dtype (mixed precision)"

@@ -49,7 +49,7 @@ class TrainConfig:
     ema_decay: float | None = None  # validate and export an EMA of the branch (timm's ModelEmaV3), e.g. 0.9998
     keep_best: int = 1  # also keep the N best validations as best_epochNNN.pt (best.pt is always the best)
     grad_checkpointing: bool = False  # recompute the branch's layers in backward: less memory, slower
-    compile: bool = False  # torch.compile the branch
+    compile: bool = False  # torch.compile the branch and the frozen ViT's MLPs (models.clip.compile_vit_mlps)
     wandb_project: str | None = None  # also log to Weights & Biases (needs the wandb package)
 
     def __post_init__(self) -> None:

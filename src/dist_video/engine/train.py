@@ -27,7 +27,7 @@ from ..data import MixupCutmix, build_dataset
 from ..errors import ConfigError, DataError
 from ..io import CheckpointError, atomic_path, remove_stale_temporaries
 from ..models.checkpoint import load_checked, save_pretrained
-from ..models.clip import build_clip
+from ..models.clip import build_clip, compile_vit_mlps
 from ..models.dist import DiST
 from ..models.preprocessing import Preprocessing
 from ..models.zoo import NO_CLIP_WEIGHTS, RANDOM, create_model
@@ -182,6 +182,7 @@ def setup(config: ExperimentConfig, env: DistEnv, allow_config_change: bool = Fa
         model.trainable.grad_checkpointing = True
     if tc.compile:
         model.trainable.compile()
+        compile_vit_mlps(model.visual)
     model.preprocessing = Preprocessing.from_data_section(to_dict(dc), model.num_frames, model.image_size)
     _warn_on_other_normalisation(model, dc.mean, dc.std, env)
     ddp = (

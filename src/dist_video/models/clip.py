@@ -31,6 +31,7 @@ __all__ = [
     "load_clip_weights",
     "create_clip",
     "sparse_frames",
+    "compile_vit_mlps",
     "visual_block_outputs",
     "class_prompts",
     "tokenize_prompts",
@@ -246,6 +247,16 @@ _TOWER_FACETS: dict[str, Callable[[CLIP], object]] = {
     ],
     "pooling": lambda m: (m.visual.pool_type, m.visual.final_ln_after_pool, m.text_pool_type, m.attn_mask is None),
 }
+
+
+def compile_vit_mlps(visual: nn.Module) -> None:
+    """``torch.compile`` the MLP of each block of an image tower: its activation then runs
+    fused with the linear's bias instead of as three passes over the (frames, tokens, 4W)
+    hidden state. The blocks' attention is left alone: compiling whole blocks loses torch's
+    fused attention fast path and was slower (ViT-B/16 DiST training step, fp32, 2 threads:
+    whole blocks 2.38 s, MLPs only 1.72 s, eager 1.82-1.90 s; the outputs are identical)."""
+    for block in visual.transformer.resblocks:
+        block.mlp.compile()
 
 
 def sparse_frames(video: torch.Tensor, alpha: int) -> torch.Tensor:

@@ -46,7 +46,7 @@ from torch import nn
 from ..constants import DTYPES
 from ..engine.precision import cpu_has_native_bf16, resolve_precision
 from ..errors import ConfigError
-from ..models.clip import sparse_frames
+from ..models.clip import compile_vit_mlps, sparse_frames
 from ..models.complexity import count_gflops, count_gmacs
 from ..models.dist import DiST
 from ..models.zoo import create_model
@@ -67,7 +67,7 @@ class BenchSettings:
     repeats: int = 3
     warmup: int = 1
     threads: int | None = None  # CPU threads; None keeps torch's default
-    compile: bool = False  # torch.compile the DiST branch
+    compile: bool = False  # torch.compile the DiST branch and the frozen ViT's MLPs
     checkpointing: bool = False  # activation checkpointing in the DiST branch
     amp: bool = False  # the trained parts under autocast to ``dtype`` (mixed precision)
     cases: tuple[str, ...] = CASES
@@ -150,6 +150,7 @@ def _build_case(case: str, model: DiST, video: torch.Tensor, labels: torch.Tenso
     model.dist_net.grad_checkpointing = settings.checkpointing
     if settings.compile:
         model.dist_net.compile()
+        compile_vit_mlps(model.visual)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if case == "dist_train":
         return _train_step(model.train(), video, labels, autocast), trainable
