@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from dist_video.engine import train as train_module
 from dist_video.synthetic import SYNTHETIC_CLASSES, SyntheticConfig, make_synthetic_dataset
 
 from tiny import TINY_CLIP
@@ -49,3 +50,18 @@ def write_config(path: Path, data_dir: Path, out: Path, **sections) -> Path:
         config[section] = {**config.get(section, {}), **values} if isinstance(values, dict) else values
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def interrupt_at_loss(monkeypatch, call: int) -> None:
+    """Make training's ``call``-th loss computation raise KeyboardInterrupt, as a process
+    killed mid-run (the calls after it compute the loss as usual)."""
+    real_loss = train_module.soft_target_cross_entropy
+    calls = {"n": 0}
+
+    def loss(logits, targets):
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise KeyboardInterrupt
+        return real_loss(logits, targets)
+
+    monkeypatch.setattr(train_module, "soft_target_cross_entropy", loss)

@@ -22,7 +22,7 @@ from dist_video.engine.evaluate import classification_metrics, merge_view_scores
 from dist_video.engine.experiment import load_experiment
 from dist_video.engine.train import TrainingDiverged, train
 
-from run_factory import make_dataset, write_config
+from run_factory import interrupt_at_loss, make_dataset, write_config
 
 
 @pytest.fixture(scope="module")
@@ -81,22 +81,12 @@ def test_resume_after_interruption_matches_uninterrupted(tmp_path, dataset_dir, 
     straight = load_experiment(write_config(tmp_path / "a.yaml", dataset_dir, tmp_path / "a", train=train_cfg))
     train(straight)
 
-    calls = {"n": 0}
-    real_loss = train_module.soft_target_cross_entropy
-
-    def crash_on_the_eighth(logits, targets):
-        calls["n"] += 1
-        if calls["n"] == 8:  # epoch 2, step 2: mid-epoch
-            raise KeyboardInterrupt
-        return real_loss(logits, targets)
-
     interrupted = load_experiment(write_config(tmp_path / "b.yaml", dataset_dir, tmp_path / "b", train=train_cfg))
-    monkeypatch.setattr(train_module, "soft_target_cross_entropy", crash_on_the_eighth)
+    interrupt_at_loss(monkeypatch, 8)  # epoch 2, step 2: mid-epoch
     with pytest.raises(KeyboardInterrupt):
         train(interrupted)
     state = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
     assert (state["epoch"], state["step_in_epoch"]) == (1, 1)
-    monkeypatch.setattr(train_module, "soft_target_cross_entropy", real_loss)
     # what a process killed mid-write leaves: a temporary, and rows logged after the checkpoint
     stale = tmp_path / "b" / ".last.pt.x1y2z3.tmp"
     stale.write_bytes(b"partial")

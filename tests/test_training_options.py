@@ -21,7 +21,7 @@ from dist_video.engine.distributed import init_distributed
 from dist_video.engine.experiment import load_experiment
 from dist_video.engine.train import run_summary, setup, train
 
-from run_factory import make_dataset, write_config
+from run_factory import interrupt_at_loss, make_dataset, write_config
 
 ONE_EPOCH = {"optim": {"epochs": 1}, "train": {"eval_every": 0}}
 
@@ -69,19 +69,9 @@ def test_resume_never_and_path(tmp_path, dataset_dir, capsys):
 def test_resume_from_a_copied_checkpoint_matches_uninterrupted(tmp_path, dataset_dir, monkeypatch):
     train_cfg = {"checkpoint_every_steps": 1, "eval_every": 0}
     train(load_experiment(write_config(tmp_path / "a.yaml", dataset_dir, tmp_path / "a", train=train_cfg)))
-    real_loss = train_module.soft_target_cross_entropy
-    calls = {"n": 0}
-
-    def crash_on_the_eighth(logits, targets):
-        calls["n"] += 1
-        if calls["n"] == 8:
-            raise KeyboardInterrupt
-        return real_loss(logits, targets)
-
-    monkeypatch.setattr(train_module, "soft_target_cross_entropy", crash_on_the_eighth)
+    interrupt_at_loss(monkeypatch, 8)
     with pytest.raises(KeyboardInterrupt):
         train(load_experiment(write_config(tmp_path / "b.yaml", dataset_dir, tmp_path / "b", train=train_cfg)))
-    monkeypatch.setattr(train_module, "soft_target_cross_entropy", real_loss)
     moved = tmp_path / "elsewhere.pt"
     shutil.move(tmp_path / "b" / "last.pt", moved)
     config = load_experiment(write_config(tmp_path / "c.yaml", dataset_dir, tmp_path / "c", train=train_cfg))
@@ -125,19 +115,10 @@ def test_ema_is_validated_exported_and_resumed(tmp_path, dataset_dir, monkeypatc
     assert_same_weights(load_model(tmp_path / "a" / "last.pt").trainable.state_dict(), state["trainable"])
 
     # interrupted and resumed: the EMA and the weights come out bit-identical
-    real_loss, calls = train_module.soft_target_cross_entropy, {"n": 0}
-
-    def crash_on_the_eighth(logits, targets):
-        calls["n"] += 1
-        if calls["n"] == 8:
-            raise KeyboardInterrupt
-        return real_loss(logits, targets)
-
     config = load_experiment(write_config(tmp_path / "b.yaml", dataset_dir, tmp_path / "b", train=ema))
-    monkeypatch.setattr(train_module, "soft_target_cross_entropy", crash_on_the_eighth)
+    interrupt_at_loss(monkeypatch, 8)
     with pytest.raises(KeyboardInterrupt):
         train(config)
-    monkeypatch.setattr(train_module, "soft_target_cross_entropy", real_loss)
     train(config)
     resumed = checkpoint(tmp_path / "b" / "last.pt")
     assert_same_weights(state["trainable"], resumed["trainable"])
