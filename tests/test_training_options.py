@@ -4,6 +4,7 @@ torch.compile, W&B, TensorBoard tags, and the summary printed at the start."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import types
@@ -44,7 +45,9 @@ def assert_same_weights(a: dict, b: dict) -> None:
 def test_resume_never_and_path(tmp_path, dataset_dir, capsys):
     path = write_config(tmp_path / "c.yaml", dataset_dir, tmp_path / "a", **ONE_EPOCH)
     assert main(["train", str(path), "--resume", "never"]) == 0
-    capsys.readouterr()
+    printed = capsys.readouterr().out  # the final validation as people read it: 2 decimals
+    assert f"final validation ({tmp_path / 'a' / 'eval'}):" in printed
+    assert re.search(r"\n  top-1 +\d+\.\d\d %\n", printed)
     # never: a folder holding a run is refused, and nothing in it changes
     before = (tmp_path / "a" / "last.pt").read_bytes()
     assert main(["train", str(path), "--resume", "never"]) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from pathlib import Path
 
 from .arguments import add_overrides
 
@@ -33,15 +34,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "OUTPUT_DIR that holds a run; PATH: resume that checkpoint (e.g. a copy of another run's last.pt) "
         "into an OUTPUT_DIR without a run",
     )
+    train.add_argument("--json", action="store_true", help="print the final validation summary as JSON")
     train.set_defaults(func=run_train)
 
 
 def run_train(args: argparse.Namespace) -> int:
     from ..engine.experiment import load_experiment
+    from ..engine.reports import format_summary
     from ..engine.train import train
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    metrics = train(load_experiment(args.config, args.overrides), args.allow_config_change, args.resume)
-    if metrics:
-        print(json.dumps(metrics))
+    config = load_experiment(args.config, args.overrides)
+    summary = train(config, args.allow_config_change, args.resume)
+    if summary:  # rank 0
+        reports = Path(config.output_dir) / "eval"
+        print(json.dumps(summary) if args.json else f"final validation ({reports}):\n{format_summary(summary)}")
     return 0

@@ -26,6 +26,7 @@ __all__ = [
     "write_most_confused",
     "write_predictions",
     "plot_confusion",
+    "format_summary",
     "format_report",
 ]
 
@@ -175,9 +176,8 @@ def plot_confusion(confusion: torch.Tensor, class_names: Sequence[str], path: Pa
     return shown
 
 
-def format_report(summary: dict, metrics: dict, class_names: Sequence[str], rows: int = CONSOLE_ROWS) -> str:
-    """The evaluation as people read it: the headline metrics, the most confused class
-    pairs and the classes of lowest recall (at most ``rows`` each), and where the reports are."""
+def format_summary(summary: dict) -> str:
+    """The headline metrics of an evaluation summary, as people read them (2 decimals)."""
     split = f"split {summary['split']}: " if "split" in summary else ""
     lines = [
         f"{split}{summary['num_videos']} videos, {summary['views_per_video']} views each",
@@ -187,6 +187,13 @@ def format_report(summary: dict, metrics: dict, class_names: Sequence[str], rows
     ]
     if summary["num_videos_skipped"]:
         lines.append(f"  left out: {summary['num_videos_skipped']} unreadable videos (listed in metrics.json)")
+    return "\n".join(lines)
+
+
+def format_report(summary: dict, metrics: dict, class_names: Sequence[str], rows: int = CONSOLE_ROWS) -> str:
+    """The evaluation as people read it: the headline metrics, the most confused class
+    pairs and the classes of lowest recall (at most ``rows`` each), and where the reports are."""
+    lines = format_summary(summary).splitlines()
     confusion = metrics["confusion"]
     support = confusion.sum(dim=1).tolist()
     pairs = most_confused(confusion, rows)
