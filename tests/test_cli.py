@@ -94,3 +94,13 @@ def test_info_prints_a_table_or_json(capsys):
     assert (info["num_frames"], info["sparse_frames"], info["num_classes"]) == (8, 4, 3)
     assert f"  parameters, trainable  {info['params_trainable'] / 1e6:.2f} M" in table
     assert f"  GFLOPs per view        {info['gflops_per_view']:.2f}" in table
+
+
+def test_a_reader_that_leaves_early_ends_the_command_quietly():
+    # `dist-video models | head -1`: the pipe closes before the output is written
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dist_video.cli", "models"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1 and "Traceback" not in err, err

@@ -36,6 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # The reader of the output left (e.g. `dist-video predict DIR | head`): stop quietly,
+        # pointing stdout at /dev/null so that Python's flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (UserError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as err:
         # The user's mistakes (bad data, config, file, flag): one line, no traceback
         # (DIST_VIDEO_DEBUG=1 shows it). Anything else is a bug and shows its traceback.
