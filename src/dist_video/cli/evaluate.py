@@ -20,7 +20,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     evaluate.add_argument("config", help="experiment YAML giving the data set and views")
     evaluate.add_argument(
-        "--checkpoint", required=True, help="model directory, training checkpoint (.pt) or release checkpoint (.pyth)"
+        "--checkpoint",
+        required=True,
+        help="model directory, training checkpoint (.pt), release checkpoint (.pyth) or hf-hub:org/repo (the Hub)",
     )
     evaluate.add_argument(
         "--split",

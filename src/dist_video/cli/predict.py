@@ -40,7 +40,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help="video files, folders (their videos, recursively, by extension) or glob patterns ('clips/**/*.mp4')",
     )
     predict.add_argument(
-        "--checkpoint", required=True, help="model directory, training checkpoint (.pt) or release checkpoint (.pyth)"
+        "--checkpoint",
+        required=True,
+        help="model directory, training checkpoint (.pt), release checkpoint (.pyth) or hf-hub:org/repo (the Hub)",
     )
     predict.add_argument("--labels", help="class names: a file (one per line) or 'a,b,c' (open vocabulary)")
     predict.add_argument("--top-k", type=positive_int, default=5, help="how many classes to print (default 5)")
