@@ -66,8 +66,9 @@ def test_damaged_model_config_is_named(tmp_path):
     config = tmp_path / "model" / "config.yaml"
     text = config.read_text()
     config.write_text("format: !!python/object/apply:os.system ['echo pwned']\n")
-    with pytest.raises(ValueError, match=f"{config}: not valid YAML"):
+    with pytest.raises(ValueError, match=f"{config}: not valid YAML") as err:
         load_pretrained(tmp_path / "model")
+    assert "\n" not in str(err.value) and "(line 1, column 9)" in str(err.value)  # one line, where it is
     saved = yaml.safe_load(text)
     del saved["branch"]
     config.write_text(yaml.safe_dump(saved))

@@ -24,6 +24,7 @@ __all__ = [
     "check_field",
     "from_dict",
     "to_dict",
+    "parse_yaml",
     "load_yaml",
     "apply_overrides",
     "merge_dicts",
@@ -68,13 +69,22 @@ def merge_dicts(base: Mapping, override: Mapping) -> dict:
     return out
 
 
+def parse_yaml(text: str, where: str) -> Any:
+    """``yaml.safe_load`` (plain data only: a python tag is refused) whose errors are one
+    line naming ``where`` and the line and column."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{where}: not valid YAML{at}: {problem}") from None
+
+
 def load_yaml(name: str | Path) -> dict:
     """Read a YAML config, following ``base:`` links, into one merged dict."""
     path = packaged_config_path(str(name))
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    data = parse_yaml(path.read_text(), str(path)) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config must be a mapping, got {type(data).__name__}")
     base = data.pop("base", None)
@@ -91,7 +101,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         if "=" not in item:
             raise ConfigError(f"override {item!r} must look like key.sub=value")
         dotted, raw = item.split("=", 1)
-        value = yaml.safe_load(raw) if raw != "" else None
+        value = parse_yaml(raw, f"override {item!r}") if raw != "" else None
         node = out
         keys = dotted.strip().split(".")
         for key in keys[:-1]:

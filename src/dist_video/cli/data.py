@@ -94,8 +94,7 @@ def run_bench_data(args: argparse.Namespace) -> int:
 def run_make_synthetic(args: argparse.Namespace) -> int:
     import time
 
-    import yaml
-
+    from ..config import parse_yaml
     from ..synthetic import load_synthetic_config, make_synthetic_dataset
 
     flags = {
@@ -108,7 +107,7 @@ def run_make_synthetic(args: argparse.Namespace) -> int:
     values = {key: value for key, value in flags.items() if value is not None}
     for item in args.overrides:
         key, _, raw = item.partition("=")
-        values[key.strip()] = yaml.safe_load(raw)
+        values[key.strip()] = parse_yaml(raw, f"override {item!r}")
     config = load_synthetic_config(args.preset, **values)
     start = time.perf_counter()
     root = make_synthetic_dataset(args.out_dir, config, seed=args.seed, force=args.force, workers=args.workers)

@@ -32,14 +32,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def run_info(args: argparse.Namespace) -> int:
     import torch
-    import yaml
 
+    from ..config import load_yaml
     from ..models.complexity import count_gflops, count_parameters
     from ..models.zoo import create_model, model_config
 
     source = Path(args.model)
     if source.is_dir():  # a saved model: its config.yaml holds every size
-        saved = yaml.safe_load((source / "config.yaml").read_text())
+        saved = load_yaml(source / "config.yaml")
         data = {
             "clip": {"arch": saved["clip_arch"]},
             "branch": saved["branch"],
