@@ -5,7 +5,8 @@
 #      floor, DiST training, DiST inference and full fine-tuning;
 #   2. a shortened `large` demo preset (1400 training clips, 500 CLIP pre-training steps, 6 epochs
 #      of DiST): training clips/s with data loading, and where DiST gets in a few hundred steps.
-# Each part has its own time limit, so that one slow part does not take the others' time.
+# Each part has its own time limit (4 x 100 s, 240 s), so that one slow part does not take
+# the others' time; PARTS="bench" or PARTS="demo" runs one part (two device calls).
 #
 # Usage: OUT=runs/gpu bash benchmarks/gpu_figures.sh
 #        SMOKE=1 OUT=/tmp/gpu bash benchmarks/gpu_figures.sh   (tiny sizes on the CPU: checks the script)
@@ -28,16 +29,18 @@ torch.cuda.get_device_name() if torch.cuda.is_available() else torch.backends.cp
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null || true
 } | tee "$OUT/machine.txt"
 
-for batch in $BATCHES; do
+PARTS=${PARTS:-bench demo}
+[[ " $PARTS " == *" bench "* ]] && for batch in $BATCHES; do
     for dtype in fp32 auto; do
         echo "== bench $MODEL batch $batch dtype $dtype"
-        timeout 150 dist-video bench "$MODEL" --device "$DEVICE" --batch-size "$batch" --dtype "$dtype" \
+        timeout 100 dist-video bench "$MODEL" --device "$DEVICE" --batch-size "$batch" --dtype "$dtype" \
             --repeats "$REPEATS" --warmup 1 | tee "$OUT/bench_b${batch}_${dtype}.txt"
     done
 done
 
+[[ " $PARTS " == *" demo "* ]] || { echo "done: $OUT"; exit 0; }
 echo "== demo, preset $PRESET (shortened)"
-/usr/bin/time -v timeout 300 dist-video demo --preset "$PRESET" --out "$OUT/demo" "${DEMO_SET[@]}" \
+/usr/bin/time -v timeout 240 dist-video demo --preset "$PRESET" --out "$OUT/demo" "${DEMO_SET[@]}" \
     2> >(tr '\r' '\n' | grep -v 'it/s' > "$OUT/demo_stderr.txt") | tee "$OUT/demo.txt"
 for method in frame_average dist; do
     [[ -f "$OUT/demo/$method/metrics.jsonl" ]] && tail -n 3 "$OUT/demo/$method/metrics.jsonl"
