@@ -232,16 +232,25 @@ def test_training_without_clip_weights_is_refused(tmp_path, dataset_dir, capsys)
 
 
 def test_eval_and_predict_commands(tmp_path, dataset_dir, capsys):
-    path = write_config(tmp_path / "c.yaml", dataset_dir, tmp_path / "run", optim={"epochs": 1})
+    # frozen towers in bf16 (as auto picks where the hardware has it): eval must hold them so too
+    path = write_config(
+        tmp_path / "c.yaml", dataset_dir, tmp_path / "run", optim={"epochs": 1}, train={"frozen_dtype": "bf16"}
+    )
     assert main(["train", str(path)]) == 0
     capsys.readouterr()
     assert main(["eval", str(path), "--checkpoint", str(tmp_path / "run" / "best.pt"), "--json"]) == 0
     from_checkpoint = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert main(["eval", str(path), "--checkpoint", str(tmp_path / "run" / "model"), "--json"]) == 0
     from_model_dir = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    trained = json.loads((tmp_path / "run" / "eval" / "metrics.json").read_text())
+    run = tmp_path / "run"
+    trained = json.loads((run / "eval" / "metrics.json").read_text())
     for result in (from_checkpoint, from_model_dir):
         assert result["top1"] == trained["top1"] and result["num_videos"] == 8
+    # the very scores the run's validation computed
+    during, after = (
+        torch.load(p / "scores.pt", weights_only=True)["scores"] for p in (run / "eval", run / "eval_best_val")
+    )
+    torch.testing.assert_close(after, during, rtol=0, atol=0)
     # both forms carry the preprocessing of the run's data section
     data = load_experiment(path).data
     for form in ("best.pt", "model"):

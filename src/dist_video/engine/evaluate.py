@@ -13,10 +13,12 @@ import torch
 from timm.utils import accuracy
 from tqdm import tqdm
 
+from ..constants import DTYPES
 from ..errors import DataError
 from ..io import atomic_path
 from .distributed import DistEnv, all_gather_objects, init_distributed, shutdown
 from .loaders import check_num_frames, make_loader
+from .precision import resolve_precision
 from .reports import plot_confusion, write_confusion, write_most_confused, write_per_class, write_predictions
 
 log = logging.getLogger(__name__)
@@ -227,15 +229,21 @@ def run_evaluation(
             )
         model = load_model(checkpoint, dataset.class_names, env.device)
         check_num_frames(model, config)
+        # the frozen towers in the dtype training validates them in (train.frozen_dtype: auto
+        # is bf16 where the hardware runs it natively), so that eval repeats the run's numbers
+        precision = resolve_precision(config.train.precision, config.train.frozen_dtype, env.device)
+        if precision.frozen != "fp32":
+            model.cast_frozen(DTYPES[precision.frozen])
         out = Path(out_dir or Path(config.output_dir) / f"eval_{Path(checkpoint).stem}_{split}")
         if env.is_main:
             dc = config.data
             log.info(
-                "evaluating %s on %s x %d process(es): split %s, %d videos x %d temporal views x %d crops, "
+                "evaluating %s on %s x %d process(es), %s: split %s, %d videos x %d temporal views x %d crops, "
                 "%d classes, batch %d per process; reports to %s",
                 checkpoint,
                 env.device,
                 env.world_size,
+                precision.describe(),
                 split,
                 dataset.num_videos,
                 dc.num_temporal_views,

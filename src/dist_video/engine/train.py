@@ -130,11 +130,18 @@ class Run:
         return self.state.epoch * self.steps_per_epoch + self.state.step_in_epoch
 
 
-def build_model_for_run(config: ExperimentConfig, class_names, clip_source: str, frozen_dtype: str = "fp32") -> DiST:
-    """The experiment's model with the run's CLIP weights and branch seeded by the config,
-    its frozen towers held in ``frozen_dtype``."""
+def build_model_for_run(
+    config: ExperimentConfig,
+    class_names,
+    clip_source: str,
+    frozen_dtype: str = "fp32",
+    device: torch.device | str = "cpu",
+) -> DiST:
+    """The experiment's model on ``device`` with the run's CLIP weights and branch seeded by
+    the config, its frozen towers held in ``frozen_dtype`` (cast after the move, so that the
+    class text features stay the fp32 towers', as in ``dist-video eval``)."""
     torch.manual_seed(config.train.seed)
-    model = create_model(config.model, class_names, clip=clip_source)
+    model = create_model(config.model, class_names, clip=clip_source).to(device)
     if frozen_dtype != "fp32":
         model.cast_frozen(DTYPES[frozen_dtype])
     return model
@@ -172,7 +179,7 @@ def setup(config: ExperimentConfig, env: DistEnv, allow_config_change: bool = Fa
 
     # the model, in the precision the hardware runs best
     precision = resolve_precision(tc.precision, tc.frozen_dtype, env.device)
-    model = build_model_for_run(config, train_set.class_names, clip_source, precision.frozen).to(env.device)
+    model = build_model_for_run(config, train_set.class_names, clip_source, precision.frozen, env.device)
     check_num_frames(model, config)
     if tc.init_from and checkpoint is None:
         _init_branch(model, tc.init_from, train_set.class_names)
