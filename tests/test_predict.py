@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
+import yaml
 
 import dist_video
 from dist_video.cli import build_parser, main
-from dist_video.cli import predict as cli_predict
 from dist_video.data.config import DataConfig
 from dist_video.data.sampling import FrameSampler
-from dist_video.engine.predict import DEFAULT_VIEWS, VideoClassifier, clip_pipeline, find_videos, predict_video
+from dist_video.engine.predict import VideoClassifier, clip_pipeline, find_videos, predict_video
 from dist_video.engine.timeline import clip_span, draw_timeline, video_timeline, window_starts
 from dist_video.errors import DataError
 from dist_video.models.checkpoint import save_pretrained
+from dist_video.models.preprocessing import Preprocessing
 
 from tiny import tiny_model
 from video_factory import frame_index, one_torch_thread, write_video  # noqa: F401 (one_torch_thread: fixture)
@@ -59,7 +61,7 @@ def test_find_videos_expands_folders_and_globs(files):
 def test_classifier_reports_unreadable_videos_and_predicts_the_others(model, files):
     assert dist_video.VideoClassifier is VideoClassifier
     classify = VideoClassifier(model, device="cpu", top_k=2)
-    assert classify.views == DEFAULT_VIEWS == DataConfig().num_temporal_views  # as eval
+    assert classify.views == model.preprocessing.num_views == DataConfig().num_temporal_views  # as eval
     results = classify([files / "clips" / "b.mp4", files / "broken.mp4", files / "clips" / "a.webm"])
     assert [r.video for r in results] == [
         str(files / "clips" / "b.mp4"),
@@ -67,16 +69,26 @@ def test_classifier_reports_unreadable_videos_and_predicts_the_others(model, fil
         str(files / "clips" / "a.webm"),
     ]
     assert results[1].error.startswith(str(files / "broken.mp4")) and results[1].top_k == []
-    expected = predict_video(model, files / "clips" / "b.mp4", DEFAULT_VIEWS, top_k=2)
+    expected = predict_video(model, files / "clips" / "b.mp4", top_k=2)
     assert results[0].top_k == expected and len(expected) == 2 and expected[0][1] >= expected[1][1]
     assert results[0].to_dict()["top_k"][0] == {"label": expected[0][0], "prob": round(expected[0][1], 6)}
     renamed = VideoClassifier(files / "model", ["jumping", "swimming", "reading"], device="cpu", views=1)
     assert {name for name, _ in renamed.predict_file(files / "long.mp4").top_k} == {"jumping", "swimming", "reading"}
 
 
-def test_the_command_line_default_views_are_evals():
-    assert cli_predict.DEFAULT_VIEWS == DEFAULT_VIEWS
-    assert build_parser().parse_args(["predict", "a.mp4", "--checkpoint", "m"]).views == DEFAULT_VIEWS
+def test_the_default_views_are_the_ones_training_evaluated_with(tmp_path):
+    assert Preprocessing.from_data_section({"num_temporal_views": 2}, 4, 32).num_views == 2
+    model = tiny_model()
+    model.preprocessing = replace(model.preprocessing, num_views=2)
+    save_pretrained(model, tmp_path / "two")
+    assert VideoClassifier(tmp_path / "two", device="cpu").views == 2
+    assert VideoClassifier(tmp_path / "two", device="cpu", views=5).views == 5
+    # a model folder saved before the views were recorded: evaluation's default, 3
+    config = yaml.safe_load((tmp_path / "two" / "config.yaml").read_text())
+    del config["input"]["num_views"]
+    (tmp_path / "two" / "config.yaml").write_text(yaml.safe_dump(config))
+    assert VideoClassifier(tmp_path / "two", device="cpu").views == 3
+    assert build_parser().parse_args(["predict", "a.mp4", "--checkpoint", "m"]).views is None
 
 
 def test_window_starts_and_clip_span():

@@ -9,10 +9,6 @@ import sys
 
 from .arguments import positive_int
 
-# engine.predict.DEFAULT_VIEWS (data.num_temporal_views' default), spelled out here so that
-# --help need not import torch; a test keeps the two equal.
-DEFAULT_VIEWS = 3
-
 
 def _positive_seconds(text: str) -> float:
     """argparse type: a number of seconds > 0."""
@@ -49,8 +45,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     predict.add_argument(
         "--views",
         type=positive_int,
-        default=DEFAULT_VIEWS,
-        help=f"temporal views averaged per video (default {DEFAULT_VIEWS}, eval's default data.num_temporal_views)",
+        help="temporal views averaged per video (default: the views the model's training evaluated with, "
+        "data.num_temporal_views; 3 for checkpoints that do not record them)",
     )
     predict.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
     predict.add_argument("--json", action="store_true", help="one JSON object per video")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import torch
 
-from ..data.config import DataConfig
 from ..data.datasets import VIDEO_EXTENSIONS
 from ..data.decode import DecodeError, open_video
 from ..data.sampling import FrameSampler
@@ -23,7 +22,6 @@ from ..models.preprocessing import Preprocessing
 from .timeline import Timeline, video_timeline
 
 __all__ = [
-    "DEFAULT_VIEWS",
     "Prediction",
     "VideoClassifier",
     "clip_pipeline",
@@ -31,10 +29,6 @@ __all__ = [
     "parse_labels",
     "predict_video",
 ]
-
-# Temporal views averaged per video when none are asked for: evaluation's default
-# (data.num_temporal_views), so that predict and eval score a video alike.
-DEFAULT_VIEWS = DataConfig.num_temporal_views
 
 _GLOB_CHARACTERS = frozenset("*?[")
 
@@ -98,14 +92,16 @@ def clip_pipeline(preprocessing: Preprocessing) -> tuple[FrameSampler, EvalTrans
 def predict_video(
     model: CLIPVideoClassifier,
     path: str | Path,
-    num_views: int = DEFAULT_VIEWS,
+    num_views: int | None = None,
     top_k: int = 5,
     backend: str = "auto",
 ) -> list[tuple[str, float]]:
     """Top-k ``(class name, probability)`` for one video file, its clips made as
-    ``model.preprocessing`` says; probabilities are the mean of the views' softmax. Raises
+    ``model.preprocessing`` says; probabilities are the mean of the softmax of
+    ``num_views`` temporal views (default: the model's evaluation views). Raises
     :class:`DecodeError` for an unreadable file."""
     sampler, transform = clip_pipeline(model.preprocessing)
+    num_views = num_views or model.preprocessing.num_views
     device = next(model.parameters()).device
     with open_video(path, backend) as video:
         clips = []
@@ -145,7 +141,8 @@ class VideoClassifier:
     folder, a training checkpoint, a release ``.pyth``); ``class_names`` replaces its
     classes (open vocabulary; a given model's are replaced in place). ``device``: ``auto``
     (CUDA when available), ``cpu`` or ``cuda[:N]``. ``views``: temporal views averaged per
-    video (default :data:`DEFAULT_VIEWS`, as evaluation); ``top_k``: classes per video.
+    video (default: the model's, ``preprocessing.num_views``, the views its training
+    evaluated with; 3 for files that do not record them); ``top_k``: classes per video.
     """
 
     def __init__(
@@ -153,11 +150,11 @@ class VideoClassifier:
         model: CLIPVideoClassifier | str | Path,
         class_names: Sequence[str] | None = None,
         device: str = "auto",
-        views: int = DEFAULT_VIEWS,
+        views: int | None = None,
         top_k: int = 5,
         backend: str = "auto",
     ):
-        if views < 1 or top_k < 1:
+        if (views is not None and views < 1) or top_k < 1:
             raise ConfigError(f"views and top_k must be >= 1, got views={views}, top_k={top_k}")
         device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
         if isinstance(model, (str, Path)):
@@ -166,7 +163,8 @@ class VideoClassifier:
             if class_names:
                 model.set_class_names(class_names)
             model = model.to(device).eval()
-        self.model, self.views, self.top_k, self.backend = model, views, top_k, backend
+        self.model, self.top_k, self.backend = model, top_k, backend
+        self.views = views or model.preprocessing.num_views
 
     def __call__(self, inputs: str | Path | Iterable[str | Path]) -> list[Prediction]:
         """Same as :meth:`predict`."""

@@ -17,7 +17,8 @@ class Preprocessing:
     """Evaluation-time preprocessing: ``num_frames`` sampled by ``sampling`` (``segment``:
     one frame per equal segment; ``interval``: every ``sampling_interval``-th frame at
     ``target_fps``), the short side resized to ``resize``, a centre crop of ``crop_size``,
-    then normalised by ``mean`` and ``std``."""
+    then normalised by ``mean`` and ``std``; ``num_views`` temporal views per video
+    (``data.num_temporal_views``), their softmax averaged."""
 
     num_frames: int
     crop_size: int
@@ -27,6 +28,7 @@ class Preprocessing:
     target_fps: float | None = None
     mean: tuple[float, float, float] = CLIP_MEAN
     std: tuple[float, float, float] = CLIP_STD
+    num_views: int = 3  # data.num_temporal_views' default, also for files saved before it was recorded
 
     @classmethod
     def from_data_section(cls, data: Mapping[str, Any], num_frames: int, image_size: int) -> Preprocessing:
@@ -41,4 +43,5 @@ class Preprocessing:
             target_fps=data.get("target_fps"),
             mean=tuple(data.get("mean", CLIP_MEAN)),
             std=tuple(data.get("std", CLIP_STD)),
+            num_views=data.get("num_temporal_views", cls.num_views),
         )
