@@ -183,6 +183,7 @@ def setup(config: ExperimentConfig, env: DistEnv, allow_config_change: bool = Fa
     check_num_frames(model, config)
     if tc.init_from and checkpoint is None:
         _init_branch(model, tc.init_from, train_set.class_names)
+    ema = ModelEmaV3(model.trainable, decay=tc.ema_decay) if tc.ema_decay else None  # a copy, before compiling
     if tc.grad_checkpointing:
         if not hasattr(model.trainable, "grad_checkpointing"):
             raise ConfigError(f"train.grad_checkpointing: not available for {type(model).__name__}")
@@ -224,7 +225,6 @@ def setup(config: ExperimentConfig, env: DistEnv, allow_config_change: bool = Fa
         dc.label_smoothing,
         seed=tc.seed * 1000 + env.rank,
     )
-    ema = ModelEmaV3(model.trainable, decay=tc.ema_decay) if tc.ema_decay else None
 
     run = Run(
         config,
