@@ -18,6 +18,7 @@ from huggingface_hub.errors import OfflineModeIsEnabled
 from safetensors.torch import save_file
 
 from dist_video import CheckpointError, create_model, load_model, push_to_hub, save_pretrained
+from dist_video.cli import main
 from dist_video.models.clip import clip_arch, create_clip
 from dist_video.models.model_card import CITATION
 
@@ -139,3 +140,17 @@ def test_open_clip_towers_from_a_hub_repository(hub_cache, tmp_path):
     torch.testing.assert_close(loaded(_video(model)), model(_video(model)), rtol=0, atol=0)
     with pytest.raises(CheckpointError, match=r"^hf-hub:org/no-clip: open_clip cannot create this CLIP"):
         create_clip("hf-hub:org/no-clip")
+
+
+def test_push_command_uploads_a_saved_model_with_its_metrics(uploads, tmp_path, capsys):
+    save_pretrained(tiny_model(class_names=("pushing", "pulling")), tmp_path / "model")
+    (tmp_path / "metrics.json").write_text(json.dumps({"top1": 61.456, "top5": 88.25, "num_videos": 8}))
+    args = ["push", str(tmp_path / "model"), "org/tiny", "--metrics", str(tmp_path / "metrics.json")]
+    assert main([*args, "--dataset", "something-something-v2"]) == 0
+    assert f"uploaded: https://huggingface.co/org/tiny/commit/{COMMIT}" in capsys.readouterr().out
+    card = huggingface_hub.ModelCard.load(uploads["folder"] / "README.md")
+    assert "| top1 | 61.46 |" in card.text and "| top5 | 88.25 |" in card.text and "num_videos" not in card.text
+    assert card.data.datasets == ["something-something-v2"] and uploads["created"] == ("org/tiny", False, True)
+    (tmp_path / "metrics.json").write_text("{}")
+    assert main(args) == 2
+    assert "none of top1, top5, mean_class_accuracy" in capsys.readouterr().err

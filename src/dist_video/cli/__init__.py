@@ -9,12 +9,12 @@ import os
 import sys
 
 from ..errors import UserError
-from . import bench, data, demo, evaluate, models, predict, train
+from . import bench, data, demo, evaluate, models, predict, push, train
 
 __all__ = ["build_parser", "main"]
 
 # In the order ``dist-video --help`` lists them.
-COMMAND_GROUPS = (models, data, train, evaluate, predict, demo, bench)
+COMMAND_GROUPS = (models, data, train, evaluate, predict, push, demo, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:
