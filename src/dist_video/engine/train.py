@@ -29,6 +29,7 @@ from ..io import CheckpointError, atomic_path, remove_stale_temporaries
 from ..models.checkpoint import load_checked, save_pretrained
 from ..models.clip import build_clip, compile_vit_mlps
 from ..models.dist import DiST
+from ..models.hub import load_model
 from ..models.preprocessing import Preprocessing
 from ..models.zoo import NO_CLIP_WEIGHTS, RANDOM, create_model
 from .distributed import DistEnv, all_gather_objects, barrier, init_distributed, shutdown
@@ -516,8 +517,6 @@ def _resume_path(resume: str, last_path: Path) -> Path | None:
 def _init_branch(model: DiST, source: str, class_names) -> None:
     """``train.init_from``: the branch's weights from a saved model (any form
     :func:`~dist_video.models.hub.load_model` reads), without its optimiser or schedule."""
-    from ..models.hub import load_model
-
     try:
         weights = load_model(source, class_names).trainable.state_dict()
     except FileNotFoundError:
