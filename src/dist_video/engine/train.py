@@ -36,6 +36,7 @@ from .distributed import DistEnv, all_gather_objects, barrier, init_distributed,
 from .evaluate import evaluate_and_report
 from .experiment import ExperimentConfig, save_experiment
 from .loaders import check_num_frames, make_loader
+from .metrics_log import MetricsLog
 from .optim import WarmupCosine, build_optimizer
 from .precision import Precision, resolve_precision
 from .state import RunState, capture_rng, load_checkpoint, restore_rng, save_checkpoint
@@ -82,16 +83,6 @@ CLIP_KEY = "model.clip.pretrained"
 # ``train(resume=...)``: "auto" resumes output_dir/last.pt when it exists, "never" refuses an
 # output folder that holds a run; any other value is the checkpoint to resume from.
 RESUME_CHOICES = ("auto", "never")
-
-# TensorBoard / W&B tags of the metrics that metrics.jsonl holds under their plain names.
-METRIC_TAGS = {
-    "loss": "train/loss",
-    "clips_per_s": "train/clips_per_s",
-    "decode_failures": "train/decode_failures",
-    "lr": "lr/base",
-    "val_top1": "val/top1",
-    "val_top5": "val/top5",
-}
 
 
 class TrainingDiverged(RuntimeError):
@@ -294,7 +285,7 @@ def run_summary(run: Run) -> list[str]:
     ]
 
 
-def train_one_epoch(run: Run, metrics_log: _MetricsLog) -> int:
+def train_one_epoch(run: Run, metrics_log: MetricsLog) -> int:
     """The optimiser steps left in the current epoch (from ``run.state.step_in_epoch``),
     with a mid-epoch checkpoint every ``train.checkpoint_every_steps``. Returns how many
     videos failed to decode (and were replaced)."""
@@ -384,7 +375,9 @@ def train(config: ExperimentConfig, allow_config_change: bool = False, resume: s
                 log.info("%s: training already finished (%d epochs); nothing to do", run.last_path, epochs)
             summary = run.out / "eval" / "metrics.json"
             return json.loads(summary.read_text()) if env.is_main and summary.is_file() else {}
-        metrics_log = _MetricsLog(run, env.is_main)
+        metrics_log = MetricsLog(
+            run.out, env.is_main, run.global_step, run.config.train.wandb_project, to_dict(run.config)
+        )
         metrics: dict = {}
         try:
             while run.state.epoch < epochs:
@@ -622,70 +615,6 @@ def _check_resumable(saved: dict, current: dict, path: Path, allow_change: bool)
             "or resume with the new settings (dist-video train --allow-config-change)"
         )
     log.warning("resuming %s with changed settings: %s%s", path, listed, more)
-
-
-class _MetricsLog:
-    """Rank-0 metrics: a JSON-lines file, TensorBoard scalars and, with
-    ``train.wandb_project``, Weights & Biases (tags from :data:`METRIC_TAGS`). Rows past the
-    step a run resumes at are dropped, so that a resumed run logs each step once."""
-
-    def __init__(self, run: Run, enabled: bool):
-        self.enabled = enabled
-        self.writer = self.wandb = None
-        if not enabled:
-            return
-        from torch.utils.tensorboard import SummaryWriter
-
-        start_step, path = run.global_step, run.out / "metrics.jsonl"
-        if path.is_file():
-            rows = [line for line in path.read_text().splitlines() if line.strip()]
-            kept = [line for line in rows if json.loads(line)["step"] <= start_step]
-            if len(kept) < len(rows):
-                with atomic_path(path) as tmp:
-                    tmp.write_text("".join(f"{line}\n" for line in kept))
-        if run.config.train.wandb_project:
-            self.wandb = _start_wandb(run)
-        self.file = path.open("a")
-        self.writer = SummaryWriter(str(run.out / "tensorboard"), purge_step=start_step + 1 if start_step else None)
-
-    def log(self, step: int, **values) -> None:
-        if not self.enabled:
-            return
-        self.file.write(json.dumps({"step": step, **values}) + "\n")
-        self.file.flush()
-        scalars = {METRIC_TAGS.get(k, k): v for k, v in values.items() if isinstance(v, (int, float)) and k != "epoch"}
-        for tag, value in scalars.items():
-            self.writer.add_scalar(tag, value, step)
-        if self.wandb is not None:
-            self.wandb.log({**scalars, "epoch": values.get("epoch")}, step=step)
-
-    def close(self) -> None:
-        if self.enabled:
-            self.file.close()
-            self.writer.close()
-            if self.wandb is not None:
-                self.wandb.finish()
-
-
-def _start_wandb(run: Run):
-    """A Weights & Biases run for ``run``, continued on resume (its id is kept in the run
-    folder)."""
-    try:
-        import wandb
-    except ImportError:
-        raise ConfigError("train.wandb_project: W&B logging needs the wandb package (pip install wandb)") from None
-    id_file = run.out / "wandb_run_id"
-    run_id = id_file.read_text().strip() if id_file.is_file() else wandb.util.generate_id()
-    with atomic_path(id_file) as tmp:
-        tmp.write_text(run_id)
-    return wandb.init(
-        project=run.config.train.wandb_project,
-        name=run.out.name,
-        id=run_id,
-        resume="allow",
-        dir=str(run.out),
-        config=to_dict(run.config),
-    )
 
 
 def _global_mean(value: torch.Tensor, env: DistEnv) -> float:
