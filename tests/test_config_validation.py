@@ -53,11 +53,20 @@ def test_a_missing_config_file_is_named(tmp_path):
         load_experiment("ssv2/no-such-recipe")
 
 
-@pytest.mark.parametrize("flag", [["--views", "0"], ["--top-k", "-1"], ["--top-k", "two"]])
-def test_predict_refuses_counts_below_one(flag, capsys):
+@pytest.mark.parametrize(
+    "command, flag",
+    [
+        (["predict", "clip.mp4", "--checkpoint", "model"], ["--views", "0"]),
+        (["predict", "clip.mp4", "--checkpoint", "model"], ["--top-k", "-1"]),
+        (["predict", "clip.mp4", "--checkpoint", "model"], ["--top-k", "two"]),
+        (["bench-data", "config.yaml"], ["--clips", "0"]),
+        (["bench-data", "config.yaml"], ["--batch-size", "0"]),
+    ],
+)
+def test_counts_below_one_are_refused(command, flag, capsys):
     from dist_video.cli import main
 
     with pytest.raises(SystemExit) as exit_:
-        main(["predict", "clip.mp4", "--checkpoint", "model", *flag])
+        main([*command, *flag])
     assert exit_.value.code == 2
     assert f"argument {flag[0]}: expected an integer >= 1" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 
-from .arguments import add_overrides
+from .arguments import add_overrides, positive_int
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -31,9 +31,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     bench.add_argument("config", help="experiment YAML (its data section is used)")
     bench.add_argument("--split", help="split (default: data.train_split)")
-    bench.add_argument("--clips", type=int, default=64, help="clips to load (default 64)")
+    bench.add_argument("--clips", type=positive_int, default=64, help="clips to load (default 64)")
     bench.add_argument("--workers", type=int, default=0, help="loader worker processes (default 0)")
-    bench.add_argument("--batch-size", type=int, default=8, help="loader batch size (default 8)")
+    bench.add_argument("--batch-size", type=positive_int, default=8, help="loader batch size (default 8)")
     bench.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     bench.add_argument(
         "--threads",

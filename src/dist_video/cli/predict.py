@@ -7,18 +7,7 @@ import argparse
 import json
 import sys
 
-from .arguments import positive_int
-
-
-def _positive_seconds(text: str) -> float:
-    """argparse type: a number of seconds > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text}")
-    return value
+from .arguments import positive_int, positive_seconds
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -57,11 +46,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     predict.add_argument(
         "--window",
-        type=_positive_seconds,
+        type=positive_seconds,
         help="timeline window in seconds (default: the model's clip span, frames x sampling interval)",
     )
     predict.add_argument(
-        "--stride", type=_positive_seconds, help="timeline step between windows in seconds (default: window / 4)"
+        "--stride", type=positive_seconds, help="timeline step between windows in seconds (default: window / 4)"
     )
     predict.set_defaults(func=run_predict)
 
