@@ -38,6 +38,7 @@ def files(tmp_path_factory):
     write_video(root / "clips" / "a.webm", 20, width=64, height=48)
     write_video(root / "clips" / "nested" / "c.mp4", 20, width=64, height=48)
     (root / "clips" / "notes.txt").write_text("not a video")
+    (root / "clips" / ".AppleDouble.mp4").write_bytes(b"a hidden file, not a video")
     write_video(root / "long.mp4", 48, width=64, height=48)  # 4 s at 12 fps
     (root / "broken.mp4").write_bytes(b"not a video at all")
     return root
@@ -45,7 +46,8 @@ def files(tmp_path_factory):
 
 def test_find_videos_expands_folders_and_globs(files):
     clips = files / "clips"
-    in_folder = [clips / "a.webm", clips / "b.mp4", clips / "nested" / "c.mp4"]  # recursive, sorted, videos only
+    # recursive, sorted, videos only, not hidden
+    in_folder = [clips / "a.webm", clips / "b.mp4", clips / "nested" / "c.mp4"]
     assert find_videos(clips) == in_folder
     assert find_videos([str(clips / "*.mp4"), clips / "a.webm"]) == [clips / "b.mp4", clips / "a.webm"]
     assert find_videos(str(clips / "**" / "c.*")) == [clips / "nested" / "c.mp4"]

@@ -51,6 +51,7 @@ __all__ = [
     "read_annotations",
     "read_class_names",
     "ssv2_class_name",
+    "video_files",
 ]
 
 logger = logging.getLogger(__name__)
@@ -192,7 +193,7 @@ def _load_json(path: Path, text: str | None = None, object_pairs_hook=None):
         raise DataError(f"{path}: not valid JSON ({err})") from err
 
 
-def _video_files(folder: Path, recursive: bool) -> list[Path]:
+def video_files(folder: Path, recursive: bool) -> list[Path]:
     """The video files (by extension) in ``folder``, and in its sub-folders when
     ``recursive``, sorted; hidden files and folders (``.name``) are left out."""
     paths = []
@@ -207,7 +208,7 @@ def _index_videos(root: Path, recursive: bool) -> dict[str, str]:
     if not root.is_dir():
         raise FileNotFoundError(f"video folder {root} does not exist")
     index: dict[str, str] = {}
-    for path in _video_files(root, recursive):
+    for path in video_files(root, recursive):
         index.setdefault(path.stem, str(path))
     return index
 
@@ -361,10 +362,10 @@ def _read_folders(cfg: DataConfig, split: str) -> Annotations:
     if unknown:
         known = cfg.labels or f"the training split's folder {_split_folder(cfg, cfg.train_split)}"
         raise DataError(f"{folder}: class folders {unknown[:3]} are not classes of {known}")
-    loose = _video_files(folder, recursive=False)
+    loose = video_files(folder, recursive=False)
     if loose:
         raise DataError(f"{folder}: videos must be in class folders, e.g. {loose[0]} (one folder per class)")
-    records = [VideoRecord(str(path), position[name]) for name in present for path in _video_files(folder / name, True)]
+    records = [VideoRecord(str(path), position[name]) for name in present for path in video_files(folder / name, True)]
     if not records:
         raise DataError(f"{folder}: its class folders hold no videos ({', '.join(VIDEO_EXTENSIONS)})")
     return Annotations(records, [], class_names, str(folder), str(folder))

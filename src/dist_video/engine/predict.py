@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ..data.datasets import VIDEO_EXTENSIONS
+from ..data.datasets import VIDEO_EXTENSIONS, video_files
 from ..data.decode import DecodeError, open_video
 from ..data.sampling import FrameSampler
 from ..data.transforms import EvalTransform
@@ -48,11 +48,12 @@ def parse_labels(labels: str | None) -> list[str] | None:
 def find_videos(inputs: str | Path | Iterable[str | Path]) -> list[Path]:
     """The video files that ``inputs`` name, in order, each once.
 
-    A folder gives the video files under it (by extension, recursively, sorted by path);
-    a glob pattern (``*``, ``?``, ``[``; ``**`` spans folders) gives its matches, sorted,
-    each taken as if typed (a matching folder is searched as a folder); any other path is
-    kept as given, so that a missing or unreadable file is reported when it is read. A
-    folder without videos or a pattern matching nothing raises :class:`DataError`.
+    A folder gives the video files under it (:func:`~dist_video.data.datasets.video_files`:
+    by extension, recursively, sorted by path, hidden ones left out); a glob pattern
+    (``*``, ``?``, ``[``; ``**`` spans folders) gives its matches, sorted, each taken as if
+    typed (a matching folder is searched as a folder); any other path is kept as given, so
+    that a missing or unreadable file is reported when it is read. A folder without videos
+    or a pattern matching nothing raises :class:`DataError`.
     """
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
@@ -60,7 +61,7 @@ def find_videos(inputs: str | Path | Iterable[str | Path]) -> list[Path]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            videos = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
+            videos = video_files(path, recursive=True)
             if not videos:
                 raise DataError(f"{path}: a folder holding no video files ({', '.join(VIDEO_EXTENSIONS)})")
         elif not path.exists() and _GLOB_CHARACTERS & set(str(item)):
