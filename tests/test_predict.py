@@ -13,7 +13,7 @@ import dist_video
 from dist_video.cli import build_parser, main
 from dist_video.data.config import DataConfig
 from dist_video.data.sampling import FrameSampler
-from dist_video.engine.predict import VideoClassifier, clip_pipeline, find_videos, predict_video
+from dist_video.engine.predict import VideoClassifier, clip_pipeline, find_videos, parse_labels, predict_video
 from dist_video.engine.timeline import clip_span, draw_timeline, video_timeline, window_starts
 from dist_video.errors import DataError
 from dist_video.models.checkpoint import save_pretrained
@@ -151,3 +151,16 @@ def test_predict_command(files, capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[0] == str(files / "long.mp4") and f"timeline: {picture}" in out
     assert picture.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_labels_are_read_as_the_data_sets_read_class_names(tmp_path):
+    (tmp_path / "labels.json").write_text(json.dumps({"Pulling something": "1", "Pushing something": "0"}))
+    (tmp_path / "classInd.txt").write_text("2 swimming\n1 jumping\n")
+    (tmp_path / "names.txt").write_text("jumping\n\nswimming\n")
+    assert parse_labels(str(tmp_path / "labels.json")) == ["Pushing something", "Pulling something"]
+    assert parse_labels(str(tmp_path / "classInd.txt")) == ["jumping", "swimming"]
+    assert parse_labels(str(tmp_path / "names.txt")) == ["jumping", "swimming"]
+    assert parse_labels("a, b,c") == ["a", "b", "c"] and parse_labels(None) is None
+    (tmp_path / "twice.txt").write_text("jumping\njumping\n")
+    with pytest.raises(DataError, match="duplicate class names"):
+        parse_labels(str(tmp_path / "twice.txt"))

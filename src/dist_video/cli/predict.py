@@ -29,7 +29,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="model directory, training checkpoint (.pt), release checkpoint (.pyth) or hf-hub:org/repo (the Hub)",
     )
-    predict.add_argument("--labels", help="class names: a file (one per line) or 'a,b,c' (open vocabulary)")
+    predict.add_argument(
+        "--labels",
+        help="class names: a file (one per line, classInd.txt or an SSv2 labels JSON) or 'a,b,c' (open vocabulary)",
+    )
     predict.add_argument("--top-k", type=positive_int, default=5, help="how many classes to print (default 5)")
     predict.add_argument(
         "--views",

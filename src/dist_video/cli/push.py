@@ -15,7 +15,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     push.add_argument("checkpoint", help="model directory, training checkpoint (.pt) or release checkpoint (.pyth)")
     push.add_argument("repo_id", help="the Hub repository, e.g. me/dist-ssv2-b16")
-    push.add_argument("--labels", help="class names (a file, one per line, or 'a,b,c'): needed for a .pyth")
+    push.add_argument("--labels", help="class names (a file as for predict, or 'a,b,c'): needed for a .pyth")
     push.add_argument("--recipe", help="the training recipe, for the card (e.g. ssv2/vit-b16-8+16f)")
     push.add_argument("--dataset", help="the data set it was trained on, for the card (e.g. something-something-v2)")
     push.add_argument("--metrics", help="an evaluation's metrics.json: its top-1, top-5 and mean class accuracy")

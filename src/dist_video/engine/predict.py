@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ..data.datasets import VIDEO_EXTENSIONS, video_files
+from ..data.datasets import VIDEO_EXTENSIONS, read_class_names, video_files
 from ..data.decode import DecodeError, open_video
 from ..data.sampling import FrameSampler
 from ..data.transforms import EvalTransform
@@ -34,12 +34,14 @@ _GLOB_CHARACTERS = frozenset("*?[")
 
 
 def parse_labels(labels: str | None) -> list[str] | None:
-    """``--labels``: a file with one class name per line, or ``"a,b,c"``."""
+    """``--labels``: a class-names file as the data sets read it (one name per line, UCF101's
+    ``classInd.txt``, SSv2's labels JSON: :func:`~dist_video.data.datasets.read_class_names`),
+    or ``"a,b,c"``."""
     if not labels:
         return None
-    path = Path(labels)
-    names = path.read_text().splitlines() if path.is_file() else labels.split(",")
-    names = [n.strip() for n in names if n.strip()]
+    if Path(labels).is_file():
+        return read_class_names(labels)[0]
+    names = [name.strip() for name in labels.split(",") if name.strip()]
     if not names:
         raise ConfigError(f"--labels {labels!r} gives no class names")
     return names
